@@ -1,0 +1,104 @@
+"""Save and load Tudui checkpoints safely (P26 onwards).
+
+    checkpoint.save(path, tudui, classes=data.classes, epoch=3)   # atomic: temp file, then rename
+    ckpt = checkpoint.load(path)            # {"model": state_dict, "classes": [...] or None, ...}
+    tudui, classes = checkpoint.load_tudui(path, device)
+
+`load` never runs code from the file: `torch.load(..., weights_only=True)` only rebuilds tensors
+and plain containers. Three kinds of file are accepted:
+  - ours: {"model": state_dict, "classes": [...], ...metadata}
+  - a bare state_dict (the course's method 2: torch.save(tudui.state_dict(), ...))
+  - a whole pickled Tudui (the course's method 1: torch.save(tudui, ...)), made by a script that
+    defined Tudui itself (__main__.Tudui) or imported it (model.Tudui). Those names go on an
+    explicit allow-list that maps them to *our* Tudui class; nothing else is trusted.
+"""
+import os
+import pickle
+import re
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from common import LessonError
+from data import CIFAR10_CLASSES
+from model import Tudui
+
+# The names a course script pickles Tudui under, and the layers inside it.
+TUDUI_NAMES = ["__main__.Tudui", "model.Tudui", "model_save.Tudui", "train.Tudui"]
+SAFE_GLOBALS = [(Tudui, name) for name in TUDUI_NAMES] + [nn.Sequential, nn.Conv2d, nn.MaxPool2d, nn.Flatten,
+                                                          nn.Linear]
+
+
+def save(path, model, *, classes, **meta):
+    """Write {"model": state_dict, "classes": [...], **meta} to a temp file, then rename it into place.
+
+    A crash or a kill mid-write leaves the previous file at `path` untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"model": model.state_dict(), "classes": list(classes), **meta}, f)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it visible
+        os.replace(tmp, path)  # atomic on Windows, macOS and Linux
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path, map_location="cpu"):
+    """Read any of the three kinds of file into {"model": state_dict, "classes": list or None, ...}."""
+    path = Path(path)
+    if not path.is_file():
+        raise LessonError(f"checkpoint {path} does not exist")
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # a broken file can fail in many ways deep inside torch.load
+        found = re.search(r"GLOBAL (\S+)", str(e)) if isinstance(e, pickle.UnpicklingError) else None
+        if found:  # weights_only refused a name: nothing from the file has run
+            raise LessonError(f"refused to load {path}: it asks for '{found.group(1)}', which is not a tensor "
+                              "or a Tudui on the allow-list (nothing from the file was run)") from None
+        raise LessonError(f"{path} is not a readable PyTorch checkpoint (truncated, corrupt, "
+                          f"or another kind of file)") from None
+    if isinstance(obj, nn.Module):  # course method 1: a whole model
+        return {"model": obj.state_dict(), "classes": None}
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # ours
+        return {**obj, "classes": obj.get("classes")}
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {"model": obj, "classes": None}  # course method 2: a bare state_dict
+    raise LessonError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
+
+
+def load_tudui(path, device="cpu"):
+    """A Tudui with the checkpoint's weights, in eval mode, and its class names."""
+    ckpt = load(path, map_location=device)
+    state = ckpt["model"]
+    last = state.get("model.8.weight")
+    num_classes = last.shape[0] if isinstance(last, torch.Tensor) and last.dim() == 2 else 10
+    tudui = Tudui(num_classes)
+    check_compatible(tudui, state, path)
+    tudui.load_state_dict(state)
+    classes = ckpt["classes"] or (CIFAR10_CLASSES if num_classes == 10 else [f"class {i}" for i in range(num_classes)])
+    if len(classes) != num_classes:
+        raise LessonError(f"{path}: {len(classes)} class names for {num_classes} outputs")
+    return tudui.to(device).eval(), list(classes)
+
+
+def check_compatible(model, state, path):
+    """One clear line naming the keys or shapes that differ, instead of PyTorch's page of text."""
+    want = model.state_dict()
+    missing = [k for k in want if k not in state]
+    extra = [k for k in state if k not in want]
+    shapes = [f"{k} {tuple(state[k].shape)} (Tudui has {tuple(v.shape)})"
+              for k, v in want.items() if k in state and state[k].shape != v.shape]
+    if missing or extra or shapes:
+        parts = [f"missing {', '.join(missing[:4])}" if missing else "",
+                 f"unexpected {', '.join(extra[:4])}" if extra else "",
+                 f"different shapes: {'; '.join(shapes[:3])}" if shapes else ""]
+        raise LessonError(f"{path} does not hold a Tudui: {'; '.join(p for p in parts if p)}")

@@ -1,0 +1,111 @@
+"""Small pieces every lesson shares: the flags, the device, the TensorBoard writer, errors.
+
+Read it once; the lessons then use it in three lines:
+
+    args = common.parser(__doc__).parse_args(argv)
+    device = common.get_device(args.device)
+    with common.writer("p18_nn_conv2d", args, synthetic=data.synthetic) as writer: ...
+"""
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / "data"
+LOG_DIR = REPO / "logs"
+CHECKPOINT_DIR = REPO / "checkpoints"
+
+
+class LessonError(Exception):
+    """Bad input (a missing file, a wrong checkpoint...): shown as one line, no traceback."""
+
+
+def run(main):
+    """The `__main__` guard's body: a LessonError becomes one line on stderr and exit code 2."""
+    try:
+        sys.exit(main())
+    except LessonError as e:
+        sys.exit(f"error: {e}")
+    except KeyboardInterrupt:
+        sys.exit("interrupted")
+
+
+def parser(doc, *, batch_size=64, data=True):
+    """An ArgumentParser with the shared flags; a lesson adds its own flags to it."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if data:
+        p.add_argument("--dataset", default="auto", choices=["auto", "cifar10", "synthetic", "folder"],
+                       help="auto: CIFAR-10 if on disk or downloadable, else synthetic (default: auto)")
+        p.add_argument("--data-root", type=Path, default=DATA_DIR,
+                       help="where CIFAR-10 is kept, or ROOT of ROOT/train/<class>/ and ROOT/test/<class>/ "
+                            "for --dataset folder (default: data/ in the repo)")
+        p.add_argument("--batch-size", type=positive_int, default=batch_size,
+                       help=f"images per batch (default: {batch_size})")
+        p.add_argument("--num-workers", type=int, default=0,
+                       help="DataLoader worker processes; 0 loads in the main process (default: 0)")
+    p.add_argument("--logdir", type=Path, default=LOG_DIR, help="TensorBoard log folder (default: logs/ in the repo)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="auto picks CUDA, then Apple MPS, then CPU (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for weights and shuffling (default: 0)")
+    p.add_argument("--quick", action="store_true", help="smoke run: a few batches on little data, in seconds")
+    return p
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA
+
+
+def get_device(name="auto"):
+    """`auto` picks CUDA, then Apple's MPS, then the CPU; asking for one that is absent is an error."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps else "cpu"
+    elif (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise LessonError(f"--device {name} was asked for, but this machine has none (try --device cpu)")
+    return torch.device(name)
+
+
+def device_name(device):
+    """The hardware in words, for honest timings."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
+
+def writer(lesson, args, *, synthetic=False):
+    """A fresh SummaryWriter under logs/<lesson>/<time>[-synthetic].
+
+    A new folder for every run, so a re-run never mixes its points into an old run's curves.
+    Use it in a `with` block: it is closed (and flushed to disk) even when the lesson fails.
+    """
+    from torch.utils.tensorboard import SummaryWriter  # imported late: it takes a second
+
+    stamp = time.strftime("%Y%m%d-%H%M%S") + ("-synthetic" if synthetic else "")
+    run_dir = Path(args.logdir) / lesson / stamp
+    n = 1
+    while run_dir.exists():  # two runs in one second
+        n += 1
+        run_dir = run_dir.with_name(f"{stamp}-{n}")
+    run_dir.mkdir(parents=True)
+    return SummaryWriter(str(run_dir))
+
+
+def tensorboard_hint(writer):
+    """Print the exact command that shows this run (and the lesson's earlier runs)."""
+    lesson_dir = Path(writer.log_dir).parent
+    print(f"TensorBoard: tensorboard --logdir \"{lesson_dir}\"   (this run: {Path(writer.log_dir).name})")
