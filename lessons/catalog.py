@@ -9,7 +9,7 @@ LESSONS = [
     Lesson("P16", "神经网络的基本骨架-nn.Module的使用", "The skeleton: nn.Module", "p16_nn_module.py",
            "forward() called through __call__: 1.0 -> 2.0"),
     Lesson("P17", "卷积操作", "The convolution operation", "p17_nn_conv.py",
-           "F.conv2d with stride and padding on a 5x5 matrix; TEXT/IMAGES: the matrices"),
+           "F.conv2d with stride and padding on a 5x5 matrix; TEXT: the matrices as tables"),
     Lesson("P18", "神经网络-卷积层", "Convolution layers: nn.Conv2d", "p18_nn_conv2d.py",
            "IMAGES: input batch and all six output channels"),
     Lesson("P19", "神经网络-最大池化的使用", "Max pooling: nn.MaxPool2d", "p19_nn_maxpool.py",

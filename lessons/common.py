@@ -26,7 +26,7 @@ class LessonError(Exception):
 
 
 def run(main):
-    """The `__main__` guard's body: a LessonError becomes one line on stderr and exit code 2."""
+    """The `__main__` guard's body: a LessonError becomes one line on stderr and exit code 1."""
     try:
         sys.exit(main())
     except LessonError as e:

@@ -1,0 +1,98 @@
+"""P20 神经网络-非线性激活 (Non-linear activations: ReLU, Sigmoid)
+
+    python lessons/p20_nn_relu.py            # add --quick for a 3-batch smoke run
+    tensorboard --logdir logs/p20_nn_relu    # then open http://localhost:6006
+
+Activations bring non-linearity into a network; without them stacked layers collapse into one
+linear map. ReLU(x) = max(0, x): [[1, -0.5], [-1, 3]] -> [[1, 0], [0, 3]].
+Sigmoid(x) = 1 / (1 + e^-x) squeezes any number into (0, 1).
+inplace=True overwrites the input tensor instead of making a new one: it saves memory but
+loses the original, so the default inplace=False is the safe choice. The script shows both.
+
+TensorBoard:
+  IMAGES   input          the batch as it went in
+           output         after Sigmoid (the course's): pixels in [0, 1] become [0.5, 0.73], washed out
+           output_relu    after ReLU: identical to input, since ToTensor() pixels are never negative
+  SCALARS  relu_curve, sigmoid_curve   the functions themselves; the step axis is 10 * x,
+                                       so step -20 is x = -2 and step 30 is x = 3
+
+Differences from the course's nn_relu.py:
+  - ReLU and Sigmoid on the matrix are printed in one run (the course edits forward() between runs)
+  - added the inplace demo, ReLU's images and the curves
+  - the note says the input needs a batch dimension; ReLU takes any shape (the docs say (*)),
+    the reshape to (1, 1, 2, 2) is kept as in the course
+  - the data comes from the shared helper; --steps limits the batches (the course logs all 157)
+"""
+import torch
+from torch import nn
+from torch.nn import ReLU, Sigmoid
+
+import common
+from data import load_data
+
+
+class Tudui(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.relu1 = ReLU()
+        self.sigmoid1 = Sigmoid()
+
+    def forward(self, input):
+        output = self.sigmoid1(input)
+        return output
+
+
+def as_list(t):
+    """The (H, W) matrix of a (1, 1, H, W) tensor as a list, rounded for printing."""
+    return [[round(v, 4) for v in row] for row in t[0, 0].tolist()]
+
+
+def main(argv=None):
+    p = common.parser(__doc__)
+    p.add_argument("--steps", type=common.positive_int, default=10, help="batches to run (default: 10)")
+    args = p.parse_args(argv)
+    steps = 3 if args.quick else args.steps
+    common.seed_everything(args.seed)
+    device = common.get_device(args.device)
+
+    input = torch.tensor([[1, -0.5],
+                          [-1, 3]], device=device)
+    input = torch.reshape(input, (-1, 1, 2, 2))  # (2, 2) -> (1, 1, 2, 2)
+    print(input.shape)
+
+    tudui = Tudui().to(device)
+    print(f"ReLU:    {as_list(tudui.relu1(input))}")
+    print(f"Sigmoid: {as_list(tudui(input))}")
+
+    # inplace: does the input survive?
+    x = input.clone()
+    out = ReLU(inplace=False)(x)
+    print(f"inplace=False: output {as_list(out)}, input kept        {as_list(x)}")
+    out = ReLU(inplace=True)(x)
+    print(f"inplace=True:  output {as_list(out)}, input overwritten {as_list(x)} (the same tensor: {out is x})")
+
+    data = load_data(args)
+    with common.writer("p20_nn_relu", args, synthetic=data.synthetic) as writer:
+        for step, (imgs, targets) in enumerate(data.test_loader):
+            if step == steps:
+                break
+            imgs = imgs.to(device)
+            output = tudui(imgs)  # Sigmoid; the shape stays (64, 3, 32, 32)
+            output_relu = tudui.relu1(imgs)
+            if step == 0:
+                changed = (output_relu != imgs).sum().item()
+                print(f"images: ReLU changed {changed} of {imgs.numel()} values (pixels are >= 0); "
+                      f"Sigmoid's output lies in [{output.min().item():.2f}, {output.max().item():.2f}]")
+            writer.add_images("input", imgs, global_step=step)
+            writer.add_images("output", output, step)
+            writer.add_images("output_relu", output_relu, step)
+
+        for step in range(-60, 61):  # x from -6 to 6 in steps of 0.1
+            x = torch.tensor(step / 10)
+            writer.add_scalar("relu_curve", tudui.relu1(x).item(), step)
+            writer.add_scalar("sigmoid_curve", tudui.sigmoid1(x).item(), step)
+        common.tensorboard_hint(writer)
+
+
+if __name__ == "__main__":
+    common.run(main)
