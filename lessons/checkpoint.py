@@ -3,6 +3,7 @@
     checkpoint.save(path, tudui, classes=data.classes, epoch=3)   # atomic: temp file, then rename
     ckpt = checkpoint.load(path)            # {"model": state_dict, "classes": [...] or None, ...}
     tudui, classes = checkpoint.load_tudui(path, device)
+    checkpoint.atomic_save(obj, path)       # torch.save(obj, path) through a temp file and a rename
 
 `load` never runs code from the file: `torch.load(..., weights_only=True)` only rebuilds tensors
 and plain containers. Three kinds of file are accepted:
@@ -16,6 +17,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -36,17 +38,30 @@ def save(path, model, *, classes, **meta):
 
     A crash or a kill mid-write leaves the previous file at `path` untouched.
     """
+    return atomic_save({"model": model.state_dict(), "classes": list(classes), **meta}, path)
+
+
+def atomic_save(obj, path):
+    """torch.save(obj, path), but through a temp file and a rename: `path` is either the old file or the new one.
+
+    A failed write (disk full, no permission) is a LessonError; KeyboardInterrupt passes through.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            torch.save({"model": model.state_dict(), "classes": list(classes), **meta}, f)
+            torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())  # on disk before the rename makes it visible
         os.replace(tmp, path)  # atomic on Windows, macOS and Linux
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise LessonError(f"could not write {path}: {e.strerror or e}"
+                              + (" (the previous file is unchanged)" if path.exists() else "")) from None
         raise
     return path
 
@@ -54,25 +69,47 @@ def save(path, model, *, classes, **meta):
 def load(path, map_location="cpu"):
     """Read any of the three kinds of file into {"model": state_dict, "classes": list or None, ...}."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise LessonError(f"checkpoint {path} does not exist")
+    if not path.is_file():
+        raise LessonError(f"checkpoint {path} is not a file")
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with torch.serialization.safe_globals(SAFE_GLOBALS), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # our error line says enough
             obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # a broken file can fail in many ways deep inside torch.load
         found = re.search(r"GLOBAL (\S+)", str(e)) if isinstance(e, pickle.UnpicklingError) else None
         if found:  # weights_only refused a name: nothing from the file has run
-            raise LessonError(f"refused to load {path}: it asks for '{found.group(1)}', which is not a tensor "
-                              "or a Tudui on the allow-list (nothing from the file was run)") from None
+            raise LessonError(f"refused to load {path}: it asks for '{found.group(1)}', which is neither a tensor "
+                              "nor a Tudui layer on the allow-list (nothing from the file was run)") from None
+        if (isinstance(e, pickle.UnpicklingError) and "WeightsUnpickler error" in str(e)
+                and looks_like_pickle(path)):  # e.g. 'Unsupported operand 149'; a text file trips it too
+            what = re.search(r"WeightsUnpickler error:\s*(.+)", str(e))
+            raise LessonError(f"refused to load {path}: it is a pickle that does more than store tensors "
+                              f"({what.group(1).strip() if what else 'unsupported'}; "
+                              "nothing from the file was run)") from None
         raise LessonError(f"{path} is not a readable PyTorch checkpoint (truncated, corrupt, "
                           f"or another kind of file)") from None
     if isinstance(obj, nn.Module):  # course method 1: a whole model
-        return {"model": obj.state_dict(), "classes": None}
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # ours
-        return {**obj, "classes": obj.get("classes")}
-    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return {"model": obj, "classes": None}  # course method 2: a bare state_dict
-    raise LessonError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
+        ckpt = {"model": obj.state_dict(), "classes": None}
+    elif isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # ours
+        ckpt = {**obj, "classes": obj.get("classes")}
+    elif isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):
+        ckpt = {"model": obj, "classes": None}  # course method 2: a bare state_dict
+    else:
+        raise LessonError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
+    odd = [k for k, v in ckpt["model"].items() if not isinstance(v, torch.Tensor)]
+    if odd or not ckpt["model"]:
+        raise LessonError(f"{path} holds a dict that is not a state_dict"
+                          + (f" ({odd[0]!r} is not a tensor)" if odd else " (it is empty)"))
+    return ckpt
+
+
+def looks_like_pickle(path):
+    """A torch zip file (PK...) or a pickle (PROTO opcode 0x80, then the protocol number)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return head == b"PK" or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def load_tudui(path, device="cpu"):
@@ -95,10 +132,18 @@ def check_compatible(model, state, path):
     want = model.state_dict()
     missing = [k for k in want if k not in state]
     extra = [k for k in state if k not in want]
-    shapes = [f"{k} {tuple(state[k].shape)} (Tudui has {tuple(v.shape)})"
-              for k, v in want.items() if k in state and state[k].shape != v.shape]
+    name = type(model).__name__
+    shape = lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__  # noqa: E731
+    shapes = [f"{k} {shape(state[k])} ({name} has {tuple(v.shape)})"
+              for k, v in want.items() if k in state and shape(state[k]) != tuple(v.shape)]
     if missing or extra or shapes:
-        parts = [f"missing {', '.join(missing[:4])}" if missing else "",
-                 f"unexpected {', '.join(extra[:4])}" if extra else "",
-                 f"different shapes: {'; '.join(shapes[:3])}" if shapes else ""]
-        raise LessonError(f"{path} does not hold a Tudui: {'; '.join(p for p in parts if p)}")
+        parts = [f"missing {first(missing, 4)}" if missing else "",
+                 f"unexpected {first(extra, 4)}" if extra else "",
+                 f"different shapes: {first(shapes, 3, sep='; ')}" if shapes else ""]
+        raise LessonError(f"{path} does not hold a {name}: {'; '.join(p for p in parts if p)}")
+
+
+def first(items, n, sep=", "):
+    """'a, b, c (+5 more)'"""
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return sep.join(items[:n]) + more

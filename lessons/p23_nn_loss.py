@@ -1,0 +1,107 @@
+"""P23 损失函数与反向传播 (Loss functions and backpropagation): L1Loss, MSELoss, CrossEntropyLoss
+
+    python lessons/p23_nn_loss.py              # runs in a second; --quick does the same
+    tensorboard --logdir logs/p23_nn_loss      # then open http://localhost:6006
+
+The course's nn_loss.py: a prediction [1, 2, 3] against a target [1, 2, 5].
+  L1Loss     |1-1| + |2-2| + |3-5|     = 2.0 with reduction='sum', 2/3 = 0.6667 with the default 'mean'
+  MSELoss    (0 + 0 + 2**2) / 3        = 1.3333
+  CrossEntropyLoss of the scores x = [0.1, 0.2, 0.3] for the true class 1, by the note's formula
+             loss(x, class) = -x[class] + log(sum_j exp(x[j]))   (log base e)
+                            = -0.2 + log(e**0.1 + e**0.2 + e**0.3) = 1.1019
+Then the shape rules of CrossEntropyLoss: scores (N, C), raw (no softmax, which it does itself),
+and targets (N,) of class indices (int64). Wrong shapes and a float target are tried, and the
+error PyTorch gives for each is caught and explained.
+
+TensorBoard, SCALARS (the x axis is a step number; step 30 is the target):
+  l1_loss, mse_loss   one prediction moving from target - 3 to target + 3: a V and a parabola.
+                      Far from the target MSE punishes much harder; close to it, more gently.
+  cross_entropy       the correct class's score rising from -3 to +3 (the other two stay 0.2, 0.3):
+                      the loss falls towards 0 but never reaches it.
+
+Differences from the course's nn_loss.py: values are printed as numbers (`.item()`) next to the
+course's tensor printout; the hand computation and the shape rules are added.
+"""
+import math
+
+import torch
+from torch import nn
+from torch.nn import L1Loss
+
+import common
+
+
+def cross_entropy_by_hand(x, target):
+    """The note's formula for one sample: -x[class] + log(sum_j exp(x[j]))."""
+    return -x[target] + math.log(sum(math.exp(v) for v in x))
+
+
+def main(argv=None):
+    args = common.parser(__doc__, data=False).parse_args(argv)
+    common.seed_everything(args.seed)
+
+    inputs = torch.tensor([1, 2, 3], dtype=torch.float32)   # losses need floats: an int tensor fails in L1Loss
+    targets = torch.tensor([1, 2, 5], dtype=torch.float32)
+    inputs = torch.reshape(inputs, (1, 1, 1, 3))             # (3,) -> (1, 1, 1, 3): batch, channel, height, width
+    targets = torch.reshape(targets, (1, 1, 1, 3))
+
+    loss = L1Loss(reduction="sum")
+    result = loss(inputs, targets)
+    loss_mean = L1Loss()  # reduction='mean' is the default
+    result_mean = loss_mean(inputs, targets)
+    loss_mse = nn.MSELoss()
+    result_mse = loss_mse(inputs, targets)
+    print(f"L1Loss(reduction='sum')  = {round(result.item(), 4)}      {result!r}")
+    print(f"L1Loss(reduction='mean') = {round(result_mean.item(), 4)}   {result_mean!r}")
+    print(f"MSELoss()                = {round(result_mse.item(), 4)}   {result_mse!r}")
+
+    x = torch.tensor([0.1, 0.2, 0.3])
+    y = torch.tensor([1])
+    x = torch.reshape(x, (1, 3))  # (3,) -> (1, 3): N=1 sample, C=3 classes
+    loss_cross = nn.CrossEntropyLoss()
+    result_cross = loss_cross(x, y)
+    by_hand = cross_entropy_by_hand([0.1, 0.2, 0.3], 1)
+    print(f"CrossEntropyLoss([0.1, 0.2, 0.3], target 1) = {round(result_cross.item(), 4)}   {result_cross!r}")
+    print(f"by hand: -0.2 + ln(e^0.1 + e^0.2 + e^0.3)   = {round(by_hand, 4)}")
+    print(f"equal: {math.isclose(result_cross.item(), by_hand, rel_tol=1e-6)}")
+
+    print("\nCrossEntropyLoss shape rules: input (N, C) raw scores, target (N,) class indices (int64)")
+    shape_rules(loss_cross)
+
+    with common.writer("p23_nn_loss", args) as writer:
+        target = torch.tensor([0.0])
+        for step in range(61):  # the prediction goes from -3 to +3; the target is 0, at step 30
+            prediction = torch.tensor([(step - 30) / 10])
+            writer.add_scalar("l1_loss", L1Loss()(prediction, target).item(), step)
+            writer.add_scalar("mse_loss", nn.MSELoss()(prediction, target).item(), step)
+            scores = torch.tensor([[0.1, (step - 30) / 10, 0.3]])  # class 1's score rises from -3 to +3
+            writer.add_scalar("cross_entropy", loss_cross(scores, y).item(), step)
+        common.tensorboard_hint(writer)
+
+
+def shape_rules(loss_cross):
+    x = torch.tensor([[0.1, 0.2, 0.3]])  # (1, 3)
+    cases = [
+        ("(1, 3) scores, target tensor([1])          ", x, torch.tensor([1]),
+         "right: one class index per sample"),
+        ("(1, 3) scores, target tensor([[1]])        ", x, torch.tensor([[1]]),
+         "the target must be (N,), not (N, 1): use target.squeeze(1) or target.view(-1)"),
+        ("(1, 3) scores, target tensor([1.])         ", x, torch.tensor([1.0]),
+         "a class index must be an integer (int64): use target.long()"),
+        ("(1, 3) scores, target tensor([1, 2])       ", x, torch.tensor([1, 2]),
+         "one target per sample: N must be the same in both"),
+        ("(1, 3) scores, target tensor([3])          ", x, torch.tensor([3]),
+         "3 classes means indices 0, 1, 2"),
+        ("(1, 3) scores, target [[0., 1., 0.]] (N, C)", x, torch.tensor([[0.0, 1.0, 0.0]]),
+         "also allowed: floats of shape (N, C) are class probabilities; one-hot gives the same loss"),
+    ]
+    for text, inp, tgt, why in cases:
+        try:
+            value = loss_cross(inp, tgt)
+            print(f"  {text} -> {round(value.item(), 4)}   ({why})")
+        except (RuntimeError, ValueError, IndexError) as e:
+            print(f"  {text} -> {type(e).__name__}: {str(e).splitlines()[0]}\n      ({why})")
+
+
+if __name__ == "__main__":
+    common.run(main)

@@ -1,0 +1,147 @@
+"""P25 现有网络模型的使用及修改 (Using and modifying an existing model: VGG16)
+
+    python lessons/p25_model_pretrained.py                       # downloads VGG16's weights once (528 MiB)
+    python lessons/p25_model_pretrained.py --weights none        # no download: random weights only (--quick: too)
+    python lessons/p25_model_pretrained.py --finetune-steps 50   # transfer learning on CIFAR-10
+    tensorboard --logdir logs/p25_model_pretrained               # then open http://localhost:6006
+
+The course's model_pretrained.py: torchvision ships famous networks ready-made. VGG16 was trained
+on ImageNet (1,000 classes); the course makes it a 10-class CIFAR-10 model in two ways:
+  vgg16_true.classifier.add_module('add_linear', nn.Linear(1000, 10))   # append a layer: 1000 -> 10
+  vgg16_false.classifier[6] = nn.Linear(4096, 10)                       # replace the last layer
+The script prints both structures and their parameter counts (VGG16: 138,357,544).
+
+Why ImageNet itself is not downloaded: the course's commented-out
+torchvision.datasets.ImageNet(...) needs the ILSVRC-2012 archives, about 150 GB, which you must
+download by hand after registering at image-net.org (torchvision cannot fetch them). The *weights*
+trained on it are one 528 MiB file, fetched once into torch's cache (~/.cache/torch/hub/checkpoints;
+TORCH_HOME moves it). Offline, or if the download fails, the script says so in one line and goes on
+with random weights, which is all the structure lessons need.
+
+`--finetune-steps N` (beyond the course): transfer learning. VGG16's `features` (the convolutions)
+are frozen (requires_grad False) and only the `classifier` of vgg16_true (with add_linear) learns,
+on CIFAR-10 batches, with SGD lr 0.01. The 32x32 images go in as they are (VGG16 was trained on
+224x224; upsampling them would cost 49 times more per step), normalised with ImageNet's mean and
+std as the pretrained weights expect. It runs on a CPU, with random weights too (then it learns little).
+
+TensorBoard:
+  TEXT      vgg16_true, vgg16_false   the modified structures and their parameter counts
+  SCALARS   train_loss                every fine-tuning step (--finetune-steps)
+
+Differences from the course's model_pretrained.py: `weights=None` / `weights=VGG16_Weights.DEFAULT`
+instead of `pretrained=False/True` (removed from torchvision); CIFAR-10 is only loaded when fine-tuning.
+"""
+import socket
+import time
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models import VGG16_Weights
+
+import common
+from data import load_data, short
+
+DOWNLOAD_TIMEOUT = 15  # seconds without a byte before the weights download gives up
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def vgg16_pretrained(weights):
+    """VGG16 with ImageNet weights (`--weights default`), or random ones when they cannot be had."""
+    if weights == "none":
+        print("--weights none: vgg16_true gets random weights too (nothing is downloaded)")
+        return torchvision.models.vgg16(weights=None), False
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # a stalled connection gives up instead of hanging
+    try:
+        return torchvision.models.vgg16(weights=VGG16_Weights.DEFAULT), True
+    except (OSError, RuntimeError, ValueError) as e:  # offline, firewall, disk full, a corrupt cached file
+        print(f"warning: VGG16's pretrained weights could not be loaded ({short(e)}); "
+              f"vgg16_true continues with random weights", flush=True)
+        return torchvision.models.vgg16(weights=None), False
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def main(argv=None):
+    p = common.parser(__doc__, batch_size=32)
+    p.add_argument("--weights", default=None, choices=["default", "none"],
+                   help="default: VGG16_Weights.DEFAULT for vgg16_true (downloaded once, 528 MiB); "
+                        "none: random weights, never downloads (default: default; none with --quick)")
+    p.add_argument("--finetune-steps", type=int, default=0,
+                   help="steps of transfer learning on CIFAR-10 with the features frozen (default: 0); "
+                        "--quick caps it at 2")
+    args = p.parse_args(argv)
+    if args.finetune_steps < 0:
+        raise common.LessonError(f"--finetune-steps must be 0 or more, got {args.finetune_steps}")
+    finetune_steps = min(args.finetune_steps, 2) if args.quick else args.finetune_steps
+    if args.weights is None:  # a smoke run never starts a 528 MiB download
+        args.weights = "none" if args.quick else "default"
+    common.seed_everything(args.seed)
+    device = common.get_device(args.device)
+
+    # the course's commented-out ImageNet line stays out: see the docstring
+    print("ImageNet itself is not downloaded: about 150 GB, fetched by hand after registering at image-net.org; "
+          "VGG16's ImageNet weights are one 528 MiB file")
+    vgg16_false = torchvision.models.vgg16(weights=None)           # the course: pretrained=False
+    vgg16_true, pretrained = vgg16_pretrained(args.weights)        # the course: pretrained=True
+    print(vgg16_true)
+    print(f"VGG16: {count_parameters(vgg16_true):,} parameters, "
+          f"{'ImageNet weights' if pretrained else 'random weights'}")
+
+    # way 1: append a layer to the classifier, 1000 ImageNet scores -> 10 CIFAR-10 scores
+    vgg16_true.classifier.add_module("add_linear", nn.Linear(1000, 10))
+    print(vgg16_true.classifier)
+    print(f"vgg16_true with classifier.add_linear = Linear(1000, 10): {count_parameters(vgg16_true):,} parameters")
+
+    # way 2: replace the last layer, 4096 -> 1000 becomes 4096 -> 10
+    print(vgg16_false.classifier)
+    vgg16_false.classifier[6] = nn.Linear(4096, 10)
+    print(vgg16_false.classifier)
+    print(f"vgg16_false with classifier[6] = Linear(4096, 10): {count_parameters(vgg16_false):,} parameters")
+
+    with common.writer("p25_model_pretrained", args) as writer:
+        for name, model in (("vgg16_true", vgg16_true), ("vgg16_false", vgg16_false)):
+            text = f"{count_parameters(model):,} parameters\n\n{model}"
+            writer.add_text(name, "    " + text.replace("\n", "\n    "))  # indented: shown as code
+        if finetune_steps:
+            finetune(vgg16_true, finetune_steps, args, device, writer)
+        common.tensorboard_hint(writer)
+
+
+def finetune(vgg16_true, steps, args, device, writer):
+    data = load_data(args)
+    for param in vgg16_true.features.parameters():
+        param.requires_grad_(False)  # frozen: backward() stops before the convolutions
+    trainable = [p for p in vgg16_true.parameters() if p.requires_grad]
+    print(f"fine-tuning the classifier: {sum(p.numel() for p in trainable):,} of "
+          f"{count_parameters(vgg16_true):,} parameters learn, on {common.device_name(device)}")
+    vgg16_true.to(device).train()  # train(): the classifier's Dropout layers are active
+    loss_fn = nn.CrossEntropyLoss()
+    optim = torch.optim.SGD(trainable, lr=0.01)
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    step, start = 0, time.perf_counter()
+    while step < steps:
+        for imgs, targets in data.train_loader:
+            imgs, targets = imgs.to(device), targets.to(device)
+            outputs = vgg16_true((imgs - mean) / std)  # (32, 3, 32, 32) -> features (32, 512, 1, 1) -> (32, 10)
+            loss = loss_fn(outputs, targets)
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            writer.add_scalar("train_loss", loss.item(), step)
+            print(f"finetune step {step + 1}/{steps}: loss {loss.item():.4f}")
+            step += 1
+            if step == steps:
+                break
+    seconds = time.perf_counter() - start
+    print(f"{steps} steps in {seconds:.1f} s ({seconds / steps:.2f} s per step of {args.batch_size} images)")
+
+
+if __name__ == "__main__":
+    common.run(main)
