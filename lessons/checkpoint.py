@@ -51,6 +51,7 @@ def atomic_save(obj, path):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -115,7 +116,8 @@ def looks_like_pickle(path):
 def load_tudui(path, device="cpu"):
     """A Tudui with the checkpoint's weights, in eval mode, and its class names."""
     ckpt = load(path, map_location=device)
-    state = ckpt["model"]
+    # the course's P22 names the Sequential `model1`, its P27 `model`: accept both
+    state = {re.sub(r"^model1\.", "model.", k): v for k, v in ckpt["model"].items()}
     last = state.get("model.8.weight")
     num_classes = last.shape[0] if isinstance(last, torch.Tensor) and last.dim() == 2 else 10
     tudui = Tudui(num_classes)

@@ -26,13 +26,14 @@ class LessonError(Exception):
 
 
 def run(main):
-    """The `__main__` guard's body: a LessonError becomes one line on stderr and exit code 1."""
+    """The `__main__` guard's body: a LessonError becomes one line on stderr and exit code 1; Ctrl-C exits 130."""
     try:
         sys.exit(main())
     except LessonError as e:
         sys.exit(f"error: {e}")
     except KeyboardInterrupt:
-        sys.exit("interrupted")
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 def parser(doc, *, batch_size=64, data=True):

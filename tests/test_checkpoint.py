@@ -221,3 +221,21 @@ def test_missing_file_and_folder(tmp_path):
         checkpoint.load_tudui(tmp_path / "nothing.pth")
     with pytest.raises(LessonError, match="is not a file"):
         checkpoint.load(tmp_path)
+
+
+def test_course_p22_model1_keys_load(tmp_path):
+    """The course's nn_seq.py calls the Sequential `model1`: such a state_dict loads too."""
+    from model import Tudui
+
+    tudui = Tudui()
+    torch.save({k.replace("model.", "model1.", 1): v for k, v in tudui.state_dict().items()}, tmp_path / "m1.pth")
+    loaded, classes = checkpoint.load_tudui(tmp_path / "m1.pth")
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(loaded(x), tudui.eval()(x)) and classes[0] == "airplane"
+
+
+def test_saved_checkpoint_is_readable_by_others(tmp_path):
+    from model import Tudui
+
+    path = checkpoint.save(tmp_path / "c.pth", Tudui(), classes=list("abcdefghij"))
+    assert path.stat().st_mode & 0o044 == 0o044

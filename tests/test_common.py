@@ -60,3 +60,18 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, argv, message):
     assert r.returncode != 0
     assert message in r.stderr and "Traceback" not in r.stderr
     assert len([line for line in r.stderr.splitlines() if line.startswith(("error", "p18"))]) == 1
+
+
+def test_run_turns_errors_into_exit_codes(capsys):
+    def bad():
+        raise common.LessonError("no such file")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as e:
+        common.run(bad)
+    assert e.value.code == "error: no such file"  # printed to stderr by Python, exit status 1
+    with pytest.raises(SystemExit) as e:
+        common.run(interrupted)
+    assert e.value.code == 130 and "interrupted" in capsys.readouterr().err
