@@ -53,7 +53,7 @@ def main(argv=None):
             grad_norm = conv1.weight.grad.norm().item()
             print(f"step {step}: loss {result_loss.item():.4f}, model.0.weight.grad {tuple(conv1.weight.grad.shape)} "
                   f"norm {grad_norm:.4f}")
-            writer.add_scalar("loss", result_loss.item(), step)
+            writer.add_scalar("cross_entropy", result_loss.item(), step)
             writer.add_scalar("grad_norm_conv1", grad_norm, step)
             for name, param in tudui.named_parameters():
                 writer.add_histogram(f"grad/{name}", param.grad, step)

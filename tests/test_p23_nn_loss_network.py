@@ -17,6 +17,6 @@ def test_backward_fills_gradients_and_logs_histograms(run_lesson):
     tags = tb_tags(runs[0])
     assert {"grad/model.0.weight", "grad/model.8.bias"} <= set(tags["histograms"])
     assert len([t for t in tags["histograms"] if t.startswith("grad/")]) == 10
-    assert [step for step, _ in tb_scalars(runs[0], "loss")] == [0, 1, 2]
+    assert [step for step, _ in tb_scalars(runs[0], "cross_entropy")] == [0, 1, 2]
     norms = [v for _, v in tb_scalars(runs[0], "grad_norm_conv1")]
     assert norms == pytest.approx([float(s[2]) for s in steps], abs=1e-4)
