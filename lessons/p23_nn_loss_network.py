@@ -10,7 +10,7 @@ backward() every `.grad` is None; after it they are filled, which the script pri
 convolution (the gradient's norm). No weight changes here: that is the optimizer's job (P24).
 
 TensorBoard:
-  SCALARS     loss             the loss of each batch (random weights: about ln(10) = 2.30)
+  SCALARS     cross_entropy    the loss of each batch (random weights: about ln(10) = 2.30)
               grad_norm_conv1  the norm of the first convolution's gradient
   HISTOGRAMS  grad/model.0.weight ... grad/model.8.bias   every layer's gradients, per step
 
