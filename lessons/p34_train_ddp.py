@@ -4,9 +4,9 @@
     torchrun --nproc_per_node=2 lessons/p34_train_ddp.py --quick             # 2 processes, this machine
     tensorboard --logdir logs/p34_train_ddp                                  # then open http://localhost:6006
 
-Two machines (run the same command on both; node 0's address is 10.0.0.1, any free port):
+Two machines (run the same command on both; NODE0 is the first machine's address, 29500 any free port):
 
-    torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=10.0.0.1:29500 \\
+    torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=NODE0:29500 \\
         --rdzv-id=tudui lessons/p34_train_ddp.py --dataset cifar10
 
 (On Windows use `python -m torch.distributed.run` instead of `torchrun`; the code is the same.)
