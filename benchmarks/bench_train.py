@@ -1,6 +1,6 @@
 """The course's training recipe vs p33_train_fast.py: same machine, same data, one run, one table.
 
-    python benchmarks/bench_train.py --data-root ../shared/datasets/cifar10-jpg            # full (~25 min on 2 cores)
+    python benchmarks/bench_train.py --data-root ../shared/datasets/cifar10-jpg            # full (~50 min on 2 cores)
     python benchmarks/bench_train.py --data-root ../shared/datasets/cifar10-jpg --short    # a quick look (~3 min)
     python benchmarks/bench_train.py --smoke          # seconds, on --quick synthetic data: does the script work?
 
