@@ -7,8 +7,10 @@ Read it once; the lessons then use it in three lines:
     with common.writer("p18_nn_conv2d", args, synthetic=data.synthetic) as writer: ...
 """
 import argparse
+import contextlib
 import os
 import random
+import socket
 import sys
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO / "data"
 LOG_DIR = REPO / "logs"
 CHECKPOINT_DIR = REPO / "checkpoints"
+DOWNLOAD_TIMEOUT = 15  # seconds without a byte before a download gives up
 
 
 class LessonError(Exception):
@@ -62,6 +65,17 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+@contextlib.contextmanager
+def download_timeout(seconds=DOWNLOAD_TIMEOUT):
+    """Inside it, a stalled connection (a firewall that drops packets) gives up instead of hanging."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 def seed_everything(seed):

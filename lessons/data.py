@@ -15,7 +15,6 @@
 --dataset auto       cifar10 when it is on disk or downloads; otherwise one warning and synthetic.
 --quick              a deterministic subset (2,048 train / 512 test images), for smoke runs.
 """
-import socket
 from dataclasses import dataclass
 
 import torch
@@ -23,11 +22,10 @@ import torchvision
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
-from common import LessonError
+from common import DOWNLOAD_TIMEOUT, LessonError, download_timeout  # noqa: F401 (re-exported)
 
 QUICK_TRAIN, QUICK_TEST = 2048, 512
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-DOWNLOAD_TIMEOUT = 15  # seconds without a byte before a download gives up
 
 
 @dataclass
@@ -82,13 +80,9 @@ def cifar10(root, extra):
                 torchvision.datasets.CIFAR10(root, train=False, transform=transforms.ToTensor()))
     except RuntimeError:
         pass
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # a stalled connection gives up instead of hanging
-    try:
+    with download_timeout():
         return (torchvision.datasets.CIFAR10(root, train=True, transform=tf, download=True),
                 torchvision.datasets.CIFAR10(root, train=False, transform=transforms.ToTensor(), download=True))
-    finally:
-        socket.setdefaulttimeout(old)
 
 
 def image_folder(root, extra):

@@ -31,7 +31,6 @@ TensorBoard:
 Differences from the course's model_pretrained.py: `weights=None` / `weights=VGG16_Weights.DEFAULT`
 instead of `pretrained=False/True` (removed from torchvision); CIFAR-10 is only loaded when fine-tuning.
 """
-import socket
 import time
 
 import torch
@@ -42,7 +41,6 @@ from torchvision.models import VGG16_Weights
 import common
 from data import load_data, short
 
-DOWNLOAD_TIMEOUT = 15  # seconds without a byte before the weights download gives up
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -51,16 +49,13 @@ def vgg16_pretrained(weights):
     if weights == "none":
         print("--weights none: vgg16_true gets random weights too (nothing is downloaded)")
         return torchvision.models.vgg16(weights=None), False
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # a stalled connection gives up instead of hanging
     try:
-        return torchvision.models.vgg16(weights=VGG16_Weights.DEFAULT), True
+        with common.download_timeout():
+            return torchvision.models.vgg16(weights=VGG16_Weights.DEFAULT), True
     except (OSError, RuntimeError, ValueError) as e:  # offline, firewall, disk full, a corrupt cached file
         print(f"warning: VGG16's pretrained weights could not be loaded ({short(e)}); "
               f"vgg16_true continues with random weights", flush=True)
         return torchvision.models.vgg16(weights=None), False
-    finally:
-        socket.setdefaulttimeout(old)
 
 
 def count_parameters(model):

@@ -68,7 +68,6 @@ Differences from the course's train.py: everything above; the model and the data
 """
 import hashlib
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -133,15 +132,8 @@ def cached_decode(samples, name, cache_dir):
         arrays = [a for chunk in pool.map(decode_files, chunks) for a in chunk]
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # (N,32,32,3) -> (N,3,32,32)
     labels = torch.tensor([label for _, label in samples], dtype=torch.long)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=file.name + ".", suffix=".tmp")
-    try:  # write then rename: a killed run never leaves a half-written cache behind
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"images": images, "labels": labels}, f)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # temp file, then rename: a killed run never leaves a half-written cache behind
+    checkpoint.atomic_save({"images": images, "labels": labels}, file)
     for old in cache_dir.glob(f"{name}-*.pt"):  # the same folder's cache from before the data changed
         if old != file:
             old.unlink(missing_ok=True)
