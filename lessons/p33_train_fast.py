@@ -99,6 +99,7 @@ from model import Tudui
 
 CACHE_DIR = common.DATA_DIR / "cache"
 CACHE_VERSION = 1  # bump when the cache's format changes
+TRANSLATE = 1  # the random crop's largest shift, in pixels: runs of a few epochs do best with small shifts
 CLIP = 3.0  # gradient-norm cap: keeps whitening + lr 0.04-0.06 from diverging on easy data (synthetic)
 
 
@@ -173,7 +174,7 @@ def decode_files(paths):
 
 # ---------------------------------------------------------------- the data path: a few tensor ops
 
-def to_float(images, mean, std, channels_last, generator=None, translate=1):
+def to_float(images, mean, std, channels_last, generator=None, translate=TRANSLATE):
     """uint8 (B, 3, 32, 32) -> float, augmented if a generator is given, normalised, in the chosen layout."""
     x = images.float().div_(255)          # [0, 1], as ToTensor() gives
     if generator is not None:
@@ -188,7 +189,7 @@ def to_float(images, mean, std, channels_last, generator=None, translate=1):
     return x
 
 
-def augment(x, generator, pad=1):
+def augment(x, generator, pad=TRANSLATE):
     """Random crop (pad, reflect) and horizontal flip of a whole batch: no Python loop over images."""
     b, _, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")                 # (B, 3, 34, 34) for pad 1
@@ -297,8 +298,8 @@ def main(argv=None):
                        ("whiten", "the whitening initialisation of the first conv"),
                        ("keep-memory", "keeping freed memory for the next step (glibc, Linux)")]:
         p.add_argument(f"--no-{flag}", dest=flag.replace("-", "_"), action="store_false", help=f"switch off {what}")
-    p.add_argument("--translate", type=int, default=1, choices=range(0, 9), metavar="0..8",
-                   help="random crop: shift each training image by up to this many pixels (default: 1)")
+    p.add_argument("--translate", type=int, default=TRANSLATE, choices=range(0, 9), metavar="0..8",
+                   help=f"random crop: shift each training image by up to this many pixels (default: {TRANSLATE})")
     p.add_argument("--clip", type=float, default=CLIP, help=f"clip the gradient norm to this; 0: off (default: {CLIP})")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (first epoch pays compile time)")
     p.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="decoded-data cache (default: data/cache)")
