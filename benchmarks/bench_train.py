@@ -119,9 +119,9 @@ def main(argv=None):
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     args = p.parse_args(argv)
 
-    import common
+    from kit import common
     import p33_train_fast
-    from data import load_data
+    from kit.data import load_data
 
     if args.smoke:
         common_args = ["--dataset", "synthetic", "--quick"]

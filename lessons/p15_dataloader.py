@@ -28,8 +28,8 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 
 
 def main(argv=None):

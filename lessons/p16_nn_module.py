@@ -19,7 +19,7 @@ import warnings
 import torch
 from torch import nn
 
-import common
+from kit import common
 
 
 class Tudui(nn.Module):

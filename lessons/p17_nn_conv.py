@@ -26,7 +26,7 @@ Differences from the course's nn_conv.py:
 import torch
 import torch.nn.functional as F
 
-import common
+from kit import common
 
 
 def markdown_table(matrix):

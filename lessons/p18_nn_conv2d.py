@@ -20,8 +20,8 @@ falls back to synthetic data); `--steps` limits the batches (the course logs all
 import torch
 from torch import nn
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 
 
 class Tudui(nn.Module):  # the course calls every lesson's network Tudui; this one is only a conv layer

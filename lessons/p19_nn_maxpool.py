@@ -26,8 +26,8 @@ import torch
 from torch import nn
 from torch.nn import MaxPool2d
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 
 
 class Tudui(nn.Module):

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from torch.nn import ReLU, Sigmoid
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 
 
 class Tudui(nn.Module):

@@ -28,8 +28,8 @@ from torch import nn
 from torch.nn import Linear
 from torch.utils.data import DataLoader
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 
 
 class Tudui(nn.Module):

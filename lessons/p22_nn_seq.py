@@ -22,7 +22,7 @@ import warnings
 
 import torch
 
-import common
+from kit import common
 from model import Tudui
 
 

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import L1Loss
 
-import common
+from kit import common
 
 
 def cross_entropy_by_hand(x, target):

@@ -21,8 +21,8 @@ each backward(): backward() adds to `.grad`, so without it the gradients of all 
 import torch
 from torch import nn
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 from model import Tudui
 
 

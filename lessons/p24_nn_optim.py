@@ -36,8 +36,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-import common
-from data import load_data
+from kit import common
+from kit.data import load_data
 from model import Tudui
 
 

@@ -38,8 +38,8 @@ import torchvision
 from torch import nn
 from torchvision.models import VGG16_Weights
 
-import common
-from data import load_data, short
+from kit import common
+from kit.data import load_data, short
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 

@@ -38,8 +38,7 @@ import torch
 import torchvision
 from torch import nn
 
-import checkpoint
-import common
+from kit import checkpoint, common
 from model import Tudui
 
 # exactly the classes a whole-model file of each may name; anything else in the file is refused

@@ -32,9 +32,8 @@ from pathlib import Path
 import torch
 import torchvision
 
-import checkpoint
-import common
-from data import CIFAR10_CLASSES
+from kit import checkpoint, common
+from kit.data import CIFAR10_CLASSES
 from model import Tudui
 
 

@@ -41,9 +41,8 @@ Differences from the course's train.py, each a known trap:
 import torch
 from torch import nn
 
-import common
-import training
-from data import load_data
+from kit import common, training
+from kit.data import load_data
 from model import Tudui
 
 

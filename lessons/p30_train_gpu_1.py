@@ -27,9 +27,8 @@ import time
 import torch
 from torch import nn
 
-import common
-import training
-from data import load_data
+from kit import common, training
+from kit.data import load_data
 from model import Tudui
 
 

@@ -30,9 +30,8 @@ Differences from the course's train_gpu_2.py: those of P27, and the device fallb
 import torch
 from torch import nn
 
-import common
-import training
-from data import load_data
+from kit import common, training
+from kit.data import load_data
 from model import Tudui
 
 

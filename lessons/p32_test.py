@@ -41,9 +41,8 @@ import torch
 import torchvision
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-import checkpoint
-import common
-from data import SyntheticCIFAR10
+from kit import checkpoint, common
+from kit.data import SyntheticCIFAR10
 
 UNSUPPORTED_HINTS = {".heic": "iPhone HEIC photos need the pillow-heif plugin; export it as JPEG",
                      ".heif": "HEIF photos need the pillow-heif plugin; export it as JPEG",

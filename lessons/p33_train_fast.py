@@ -92,9 +92,8 @@ import torchvision
 from torch import nn
 from torch.utils.data import Subset
 
-import checkpoint
-import common
-from data import SyntheticCIFAR10, load_data
+from kit import checkpoint, common
+from kit.data import SyntheticCIFAR10, load_data
 from model import Tudui
 
 CACHE_DIR = common.DATA_DIR / "cache"

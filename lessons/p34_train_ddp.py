@@ -48,9 +48,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
-import checkpoint
-import common
-from data import load_data
+from kit import checkpoint, common
+from kit.data import load_data
 from model import Tudui
 
 

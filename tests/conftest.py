@@ -1,13 +1,14 @@
-"""Shared test helpers. The lessons import each other's shared modules by plain name
-(`import common`), as they do when run as scripts, so lessons/ goes on sys.path."""
+"""Shared test helpers. pytest.ini puts lessons/ on the path, so the tests import the lessons and
+their helpers as the lessons themselves do: `import p27_train`, `from kit import checkpoint`."""
 import importlib
-import sys
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "lessons"))
+# for Python processes a test starts itself (`python -c ...`), the same path as pytest.ini's
+CHILD_ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "lessons"), os.environ.get("PYTHONPATH", "")]))
 
 
 @pytest.fixture

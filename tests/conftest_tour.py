@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # so that `import lessons.__main__` works in the tests
-    sys.path.insert(0, str(REPO))
 
 
 @dataclass

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-import checkpoint
-from common import LessonError
-from data import CIFAR10_CLASSES
+from kit import checkpoint
+from kit.common import LessonError
+from kit.data import CIFAR10_CLASSES
 from model import Tudui
 
 X = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))

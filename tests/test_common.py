@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import common
+from kit import common
 from conftest import REPO
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-import data
-from common import LessonError
+from kit import data
+from kit.common import LessonError
 from model import Tudui
 
 

@@ -4,7 +4,7 @@ from conftest import tb_tags
 
 
 def test_loader_parameters_each_show_an_effect(run_lesson):
-    from data import QUICK_TEST, SyntheticCIFAR10, subset
+    from kit.data import QUICK_TEST, SyntheticCIFAR10, subset
 
     out, runs = run_lesson("p15_dataloader", "--batch-size", "100")
     img, target = subset(SyntheticCIFAR10(QUICK_TEST, seed=1), QUICK_TEST)[0]  # the quick synthetic test set

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from common import LessonError
+from kit.common import LessonError
 from conftest import tb_scalars, tb_tags
 
 

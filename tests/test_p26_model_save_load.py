@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-import checkpoint
-from common import LessonError
+from kit import checkpoint
+from kit.common import LessonError
 from conftest import REPO, tb_tags
 from model import Tudui
 

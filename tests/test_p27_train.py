@@ -10,11 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, tb_scalars, tb_tags
+from conftest import CHILD_ENV, REPO, tb_scalars, tb_tags
 
-import checkpoint
-import training
-from data import SyntheticCIFAR10
+from kit import checkpoint, training
+from kit.data import SyntheticCIFAR10
 
 
 def train(name, tmp, *args, dataset=("--dataset", "synthetic")):
@@ -125,7 +124,6 @@ def test_ctrl_c_then_resume_equals_the_uninterrupted_run(p27_run, tmp_path, monk
 CHILD = """
 import io, sys, time
 import torch
-sys.path.insert(0, {lessons!r})
 real_save, calls = torch.save, 0
 
 def slow_save(obj, f, *args, **kwargs):  # from the 3rd save on: write half the file, then hang until killed
@@ -161,9 +159,10 @@ def fruit(tmp_path_factory):
 
 def test_a_kill_during_a_save_leaves_the_previous_checkpoints_intact(fruit, tmp_path):
     ck, marker = tmp_path / "ck", tmp_path / "saving"
-    child = CHILD.format(lessons=str(REPO / "lessons"), marker=str(marker))
+    child = CHILD.format(marker=str(marker))
     args = ["--quick", *fruit, "--epochs", "2", "--logdir", str(tmp_path / "logs"), "--checkpoint-dir", str(ck)]
-    proc = subprocess.Popen([sys.executable, "-c", child, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-c", child, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=CHILD_ENV)
     deadline = time.monotonic() + 180
     while not marker.exists():  # epoch 1 saved best.pth and epoch_1.pth; epoch 2's first save hangs half-written
         assert proc.poll() is None, proc.stderr.read().decode()

@@ -8,8 +8,8 @@ import torch
 
 from conftest import tb_scalars, tb_tags
 
-import checkpoint
-from common import LessonError
+from kit import checkpoint
+from kit.common import LessonError
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="tests the fallback on a machine without CUDA")
 no_gpu = pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),

@@ -11,11 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-import checkpoint
-import common
+from kit import checkpoint, common
 import p32_test
-from conftest import REPO, tb_tags
-from data import CIFAR10_CLASSES, SyntheticCIFAR10
+from conftest import CHILD_ENV, REPO, tb_tags
+from kit.data import CIFAR10_CLASSES, SyntheticCIFAR10
 from model import Tudui
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -243,7 +242,6 @@ GPU_SAVE = """
 import sys
 import torch
 from torch import nn
-sys.path.insert(0, sys.argv[2])
 
 class Tudui(nn.Module):  # the course's model.py, defined in the training script itself
     def __init__(self):
@@ -273,7 +271,7 @@ torch.save(Net(), sys.argv[1] + "/net.pth")
 @pytest.fixture(scope="module")
 def course_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("course")
-    subprocess.run([sys.executable, "-c", GPU_SAVE, str(folder), str(REPO / "lessons")], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", GPU_SAVE, str(folder)], check=True, timeout=120, env=CHILD_ENV)
     return folder
 
 

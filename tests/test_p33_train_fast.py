@@ -6,12 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, tb_scalars, tb_tags
+from conftest import CHILD_ENV, REPO, tb_scalars, tb_tags
 
 
 def test_quick_synthetic_learns_and_checkpoint_loads(run_lesson, tmp_path):
-    import checkpoint
-    from data import SyntheticCIFAR10
+    from kit import checkpoint
+    from kit.data import SyntheticCIFAR10
 
     ck = tmp_path / "ck"
     out, runs = run_lesson("p33_train_fast", "--epochs", "1", "--checkpoint-dir", str(ck),
@@ -84,8 +84,8 @@ def make_folder(root, colour):
 def test_tensor_cache_is_reused_and_rebuilt_when_data_changes(tmp_path, capsys):
     import os
     import p33_train_fast as p33
-    from data import load_data
-    import common
+    from kit.data import load_data
+    from kit import common
 
     root, cache = tmp_path / "photos", tmp_path / "cache"
     make_folder(root, colour=200)
@@ -127,7 +127,7 @@ def test_tensor_cache_is_reused_and_rebuilt_when_data_changes(tmp_path, capsys):
 
 
 def test_folder_run_end_to_end_and_bad_image(run_lesson, tmp_path):
-    import common
+    from kit import common
 
     root = tmp_path / "photos"
     make_folder(root, colour=120)
@@ -143,7 +143,7 @@ def test_folder_run_end_to_end_and_bad_image(run_lesson, tmp_path):
 
 def test_divergence_is_one_clear_line(run_lesson, tmp_path):
     """Tudui has no normalisation layers: too high a learning rate blows the weights up (NaN)."""
-    import common
+    from kit import common
 
     with pytest.raises(common.LessonError, match="diverged in epoch 1.*lower --lr"):
         run_lesson("p33_train_fast", "--epochs", "1", "--lr", "50", "--clip", "0", "--checkpoint-dir", str(tmp_path / "ck"),
@@ -157,7 +157,6 @@ def test_keep_freed_memory_stops_the_page_faults(keep):
     and the kernel faults in every page (about 10,000 per tensor), unless keep_freed_memory() ran."""
     code = f"""
 import resource, sys, torch
-sys.path.insert(0, {str(REPO / "lessons")!r})
 from p33_train_fast import keep_freed_memory
 assert keep_freed_memory() if {keep} else True
 for _ in range(2): torch.ones(10_000_000)  # 40 MB
@@ -165,5 +164,6 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(10): torch.ones(10_000_000)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
-    faults = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    faults = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env=CHILD_ENV).stdout)
     assert faults < 10_000 if keep else faults > 50_000  # 10 tensors of 9,766 pages each

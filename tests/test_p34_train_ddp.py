@@ -30,7 +30,7 @@ def test_torchrun_two_processes_equal_one_process(tmp_path, run_lesson):
     out, single_runs = run_lesson("p34_train_ddp", "--epochs", "1", "--batch-size", "128", "--max-steps", "6",
                                   "--checkpoint-dir", str(tmp_path / "one_ck"))
     assert "1 process(es), backend none" in out and "rank 0 of 1: done" in out
-    import checkpoint
+    from kit import checkpoint
 
     a, b = checkpoint.load(tmp_path / "ddp_ck" / "final.pth"), checkpoint.load(tmp_path / "one_ck" / "final.pth")
     assert list(a["model"]) == ["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias", "model.4.weight",
@@ -42,7 +42,7 @@ def test_torchrun_two_processes_equal_one_process(tmp_path, run_lesson):
 
 
 def test_global_batch_must_split_evenly():
-    import common
+    from kit import common
     import p34_train_ddp
 
     args = common.parser("").parse_args(["--batch-size", "3"])

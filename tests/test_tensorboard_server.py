@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest_tour import tour  # noqa: F401  (a fixture)
-from lessons.catalog import LESSONS
+from kit.catalog import LESSONS
 
 # What the catalog's "what to look at" promises, by TensorBoard tab: IMAGES, SCALARS, GRAPHS, ...
 TABS = {"IMAGES": "images", "SCALARS": "scalars", "GRAPHS": "graphs", "HISTOGRAMS": "histograms", "TEXT": "text"}

@@ -1,5 +1,6 @@
 """`python -m lessons`: the list, the README table, `run`, and the tour (fake lessons for the failure
 cases, the real quick tour of every lesson for the rest)."""
+import importlib
 import re
 import subprocess
 import sys
@@ -10,8 +11,8 @@ import pytest
 
 from conftest_tour import REPO, tour  # noqa: F401  (tour is a fixture)
 
-import lessons.__main__ as cli  # noqa: E402  (conftest_tour puts the repo on sys.path)
-from lessons.catalog import LESSONS, Lesson  # noqa: E402
+import lessons.__main__ as cli
+from kit.catalog import DATA, LESSONS, SAVES, Lesson
 
 
 def lessons_cli(*args, cwd=REPO):
@@ -39,31 +40,53 @@ def test_list_works_from_another_folder_by_path(tmp_path):
     assert all(lesson.script in proc.stdout for lesson in LESSONS)
 
 
+def table_tool(*args):
+    return subprocess.run([sys.executable, str(REPO / "tools" / "readme_table.py"), *args], capture_output=True,
+                          text=True, encoding="utf-8", timeout=60)
+
+
 def test_readme_table_is_generated_from_the_catalog():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert cli.readme_table(readme) == cli.markdown_table(), \
-        "README.md's lesson table is stale: run `python -m lessons table --write`"
-    rows = cli.markdown_table().splitlines()[2:]
+    proc = table_tool("--check")
+    assert proc.returncode == 0, "README.md's lesson table is stale: run `python tools/readme_table.py --write`"
+    rows = table_tool().stdout.splitlines()[2:]
     assert len(rows) == len(LESSONS) and all(f"`lessons/{x.script}`" in row for x, row in zip(LESSONS, rows))
 
 
 def test_table_write_replaces_only_the_marked_region(tmp_path):
     readme = tmp_path / "README.md"
+    start, end = "<!-- lessons:start -->", "<!-- lessons:end -->"
     before, after = "# Title\n\nintro\n\n", "\n\n## After\n| a | b |\n"
-    readme.write_text(f"{before}{cli.TABLE_START}\n| old | table |\n{cli.TABLE_END}{after}", encoding="utf-8")
-    assert cli.main(["table", "--check", "--readme", str(readme)]) == 1
-    assert cli.main(["table", "--write", "--readme", str(readme)]) == 0
-    text = readme.read_text(encoding="utf-8")
-    assert text == f"{before}{cli.TABLE_START}\n{cli.markdown_table()}\n{cli.TABLE_END}{after}"
-    assert cli.main(["table", "--check", "--readme", str(readme)]) == 0
+    readme.write_text(f"{before}{start}\n| old | table |\n{end}{after}", encoding="utf-8")
+    assert table_tool("--check", "--readme", str(readme)).returncode == 1
+    assert table_tool("--write", "--readme", str(readme)).returncode == 0
+    assert readme.read_text(encoding="utf-8") == f"{before}{start}\n{table_tool().stdout.rstrip()}\n{end}{after}"
+    assert table_tool("--check", "--readme", str(readme)).returncode == 0
 
 
-def test_accepted_flags_read_from_the_source():
-    assert {"--dataset", "--data-root", "--steps"} <= cli.accepted_flags(REPO / "lessons" / "p18_nn_conv2d.py")
-    no_data = [x.script for x in LESSONS if (REPO / "lessons" / x.script).is_file()
-               and "data=False" in (REPO / "lessons" / x.script).read_text(encoding="utf-8")]
-    for script in no_data:  # common.parser(__doc__, data=False): passing --dataset would be an error
-        assert "--dataset" not in cli.accepted_flags(REPO / "lessons" / script), script
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.script)
+def test_the_catalog_names_the_tour_flags_each_lesson_takes(lesson, capsys):
+    """The tour passes --dataset, --checkpoint-dir ... only where the catalog says so: check it against --help."""
+    module = importlib.import_module(lesson.script.removesuffix(".py"))
+    with pytest.raises(SystemExit):
+        module.main(["--help"])
+    accepted = set(re.findall(r"(--[\w-]+)", capsys.readouterr().out))
+    for flag in ("--dataset", "--data-root", "--checkpoint-dir", "--checkpoint"):
+        assert (flag in accepted) == (flag in lesson.flags), f"{lesson.script}: {flag}"
+    assert {"--logdir", "--device", "--seed", "--quick"} <= accepted
+
+
+def test_no_module_is_loaded_under_two_names():
+    """Every lesson imports the helpers as `kit.<name>` and the model as `model`, never as `lessons.kit...`."""
+    import lessons.__main__  # noqa: F401  the CLI too
+    for lesson in LESSONS:
+        importlib.import_module(lesson.script.removesuffix(".py"))
+    files = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and Path(path).resolve().is_relative_to(REPO / "lessons"):
+            assert Path(path).resolve() not in files, f"{path} loaded as {name} and {files[Path(path).resolve()]}"
+            files[Path(path).resolve()] = name
+    assert "kit.common" in sys.modules and not any(n.startswith("lessons.kit") for n in sys.modules)
 
 
 # ---------------------------------------------------------------- fake lessons: failure, order, flags
@@ -79,7 +102,7 @@ with open(os.environ["FAKE_RECORD"], "a") as f:
 '''
 
 
-def fake_lessons(tmp_path, monkeypatch, bodies):
+def fake_lessons(tmp_path, monkeypatch, bodies, flags=None):
     """Scripts in tmp_path, each FAKE + its body; returns (catalog rows, record file)."""
     record = tmp_path / "record.jsonl"
     monkeypatch.setenv("FAKE_RECORD", str(record))
@@ -87,7 +110,8 @@ def fake_lessons(tmp_path, monkeypatch, bodies):
     for i, (script, body) in enumerate(bodies.items()):
         (tmp_path / script).write_text(FAKE + textwrap.dedent(body), encoding="utf-8")
         p = re.match(r"p(\d+)", script)
-        rows.append(Lesson(f"P{p.group(1)}" if p else f"P{90 + i}", "标题", f"Fake {script}", script, "nothing"))
+        rows.append(Lesson(f"P{p.group(1)}" if p else f"P{90 + i}", "标题", f"Fake {script}", script, "nothing",
+                          (flags or {}).get(script, ())))
     return rows, record
 
 
@@ -116,15 +140,13 @@ def test_a_failing_lesson_does_not_stop_the_tour(tmp_path, monkeypatch, capsys):
     assert "first ran" not in out  # a passing lesson's output stays quiet
     assert "rerun: python " in out and "p91_broken.py" in out
     assert "2 of 3 lessons ok, 1 failed (p91_broken.py)" in out
-    assert out.rstrip().splitlines()[-1].startswith(f'TensorBoard: tensorboard --logdir "{logdir}"')
+    assert out.rstrip().splitlines()[-1].startswith(f'TensorBoard: tensorboard --logdir "{logdir.resolve()}"')
 
 
 def test_all_passing_tour_exits_zero_and_passes_the_shared_flags(tmp_path, monkeypatch, capsys):
     rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p90_data.py": "# a lesson with data flags: common.parser(__doc__)\n",
-        "p91_nodata.py": "# common.parser(__doc__, data=False)\n",
-        "p92_saves.py": "# p.add_argument('--checkpoint-dir')\n",
-    })
+        "p90_data.py": "", "p91_nodata.py": "", "p92_saves.py": "",
+    }, flags={"p90_data.py": DATA, "p92_saves.py": SAVES})
     rc = cli.main(["tour", "--quick", "--logdir", str(tmp_path / "logs"), "--dataset", "synthetic",
                    "--checkpoint-dir", str(tmp_path / "ck"), "--device", "cpu"], lessons=rows, lessons_dir=tmp_path)
     out = capsys.readouterr().out
@@ -141,12 +163,10 @@ def test_all_passing_tour_exits_zero_and_passes_the_shared_flags(tmp_path, monke
 def test_a_lesson_that_needs_another_waits_for_it(tmp_path, monkeypatch, capsys):
     rows, record = fake_lessons(tmp_path, monkeypatch, {
         "p26_model_save.py": "time.sleep(1.0); Path(flag('--checkpoint-dir')).mkdir(parents=True); "
-                             "(Path(flag('--checkpoint-dir')) / 'tudui.pth').write_text('w')\n"
-                             "# add_argument('--checkpoint-dir')\n",
-        "p26_model_load.py": "print((Path(flag('--checkpoint-dir')) / 'tudui.pth').read_text())\n"
-                             "# add_argument('--checkpoint-dir')\n",
+                             "(Path(flag('--checkpoint-dir')) / 'tudui.pth').write_text('w')\n",
+        "p26_model_load.py": "print((Path(flag('--checkpoint-dir')) / 'tudui.pth').read_text())\n",
         "p27_other.py": "pass",
-    })
+    }, flags={"p26_model_save.py": SAVES, "p26_model_load.py": SAVES})
     rc = cli.main(["tour", "--quick", "--jobs", "2", "--logdir", str(tmp_path / "logs"),
                    "--checkpoint-dir", str(tmp_path / "ck")], lessons=rows, lessons_dir=tmp_path)
     out = capsys.readouterr().out
@@ -212,7 +232,7 @@ def test_quick_tour_runs_every_lesson_ok(tour):  # noqa: F811
     assert not failed, tour.output
     assert tour.returncode == 0
     assert f"{len(LESSONS)} of {len(LESSONS)} lessons ok" in tour.output
-    assert tour.output.rstrip().splitlines()[-1].startswith(f"TensorBoard: tensorboard --logdir {tour.logdir}")
+    assert tour.output.rstrip().splitlines()[-1].startswith(f'TensorBoard: tensorboard --logdir "{tour.logdir}"')
 
 
 def test_quick_tour_leaves_one_run_per_lesson(tour):  # noqa: F811
@@ -223,10 +243,9 @@ def test_quick_tour_leaves_one_run_per_lesson(tour):  # noqa: F811
 
 def test_p32_gets_the_newest_best_checkpoint_of_the_tour(tmp_path, monkeypatch, capsys):
     rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p27_train.py": "d = Path(flag('--checkpoint-dir')); d.mkdir(parents=True); (d / 'best.pth').write_text('')\n"
-                        "# add_argument('--checkpoint-dir')\n",
-        "p32_test.py": "# add_argument('--checkpoint')\n",
-    })
+        "p27_train.py": "d = Path(flag('--checkpoint-dir')); d.mkdir(parents=True); (d / 'best.pth').write_text('')\n",
+        "p32_test.py": "",
+    }, flags={"p27_train.py": SAVES, "p32_test.py": ("--checkpoint",)})
     rc = cli.main(["tour", "--quick", "--logdir", str(tmp_path / "logs"), "--checkpoint-dir", str(tmp_path / "ck")],
                   lessons=rows, lessons_dir=tmp_path)
     assert rc == 0, capsys.readouterr().out

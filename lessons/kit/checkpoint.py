@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from common import LessonError
-from data import CIFAR10_CLASSES
+from kit.common import LessonError
+from kit.data import CIFAR10_CLASSES
 from model import Tudui
 
 # The names a course script pickles Tudui under, and the layers inside it.

@@ -47,8 +47,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision import transforms
 from torchvision.transforms.functional import pil_to_tensor
 
-import checkpoint
-import common
+from kit import checkpoint, common
 
 # --augment: a random 32x32 crop of the image padded by 4 pixels, and a mirror image half the time
 AUGMENT = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()])

@@ -22,7 +22,7 @@ import torchvision
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
-from common import DOWNLOAD_TIMEOUT, LessonError, download_timeout  # noqa: F401 (re-exported)
+from kit.common import DOWNLOAD_TIMEOUT, LessonError, download_timeout  # noqa: F401 (re-exported)
 
 QUICK_TRAIN, QUICK_TEST = 2048, 512
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

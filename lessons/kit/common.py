@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 LOG_DIR = REPO / "logs"
 CHECKPOINT_DIR = REPO / "checkpoints"
