@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from kit import data
+from kit import common, data
 from kit.common import LessonError
 from model import Tudui
 
@@ -83,7 +83,7 @@ def test_download_runs_under_a_socket_timeout(monkeypatch, tmp_path):
     monkeypatch.setattr(data.torchvision.datasets, "CIFAR10", fake_cifar10)
     with pytest.raises(urllib.error.URLError):
         data.cifar10(tmp_path, [])
-    assert seen == [data.DOWNLOAD_TIMEOUT]
+    assert seen == [common.DOWNLOAD_TIMEOUT]
     assert socket.getdefaulttimeout() is None  # restored
 
 

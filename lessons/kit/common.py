@@ -50,20 +50,45 @@ def parser(doc, *, batch_size=64, data=True):
                             "for --dataset folder (default: data/ in the repo)")
         p.add_argument("--batch-size", type=positive_int, default=batch_size,
                        help=f"images per batch (default: {batch_size})")
-        p.add_argument("--num-workers", type=int, default=0,
+        p.add_argument("--num-workers", type=non_negative_int, default=0,
                        help="DataLoader worker processes; 0 loads in the main process (default: 0)")
     p.add_argument("--logdir", type=Path, default=LOG_DIR, help="TensorBoard log folder (default: logs/ in the repo)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="auto picks CUDA, then Apple MPS, then CPU (default: auto)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for weights and shuffling (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed for weights and shuffling (default: 0)")
     p.add_argument("--quick", action="store_true", help="smoke run: a few batches on little data, in seconds")
     return p
 
 
+# argparse types: a bad value is one line ("argument --lr: must be more than 0, got -1") and exit code 2
+
 def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return _number(text, int, lambda v: v >= 1, "must be at least 1")
+
+
+def non_negative_int(text):
+    return _number(text, int, lambda v: v >= 0, "must be 0 or more")
+
+
+def positive_float(text):
+    return _number(text, float, lambda v: 0 < v < float("inf"), "must be more than 0 (and finite)")
+
+
+def non_negative_float(text):
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "must be 0 or more (and finite)")
+
+
+def seed(text):
+    return _number(text, int, lambda v: 0 <= v < 2**32, "must be from 0 to 4294967295")
+
+
+def _number(text, kind, ok, rule):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{rule}, got {text}")
     return value
 
 

@@ -1,6 +1,7 @@
 """CIFAR-10 for every lesson: the real data set, your own image folders, or a synthetic stand-in.
 
     data = load_data(args)          # args from common.parser(): --dataset, --data-root, ...
+    data = load_datasets(args)      # the same without loaders: P27-P31 build their own DataLoaders
     data.train_set, data.test_set   # Datasets yielding (3, 32, 32) float tensors in [0, 1] and a class index
     data.train_loader               # shuffled, as training needs
     data.test_loader                # in order
@@ -22,7 +23,7 @@ import torchvision
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
-from kit.common import DOWNLOAD_TIMEOUT, LessonError, download_timeout  # noqa: F401 (re-exported)
+from kit.common import LessonError, download_timeout
 
 QUICK_TRAIN, QUICK_TEST = 2048, 512
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -32,10 +33,10 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 class Data:
     train_set: Dataset
     test_set: Dataset
-    train_loader: DataLoader
-    test_loader: DataLoader
     classes: list
     name: str  # "cifar10", "folder" or "synthetic"
+    train_loader: DataLoader = None  # load_data() fills these; load_datasets() leaves them to the lesson
+    test_loader: DataLoader = None
 
     @property
     def synthetic(self):
@@ -44,6 +45,24 @@ class Data:
 
 def load_data(args, train_transform=None):
     """Datasets and loaders for args.dataset; train_transform (e.g. augmentation) acts on (3, 32, 32) tensors."""
+    data = load_datasets(args, train_transform)
+    # shuffle the training data (the course's train.py forgot); a seeded generator makes runs repeatable
+    data.train_loader = DataLoader(data.train_set, batch_size=args.batch_size, shuffle=True,
+                                   generator=torch.Generator().manual_seed(getattr(args, "seed", 0)),
+                                   **loader_options(args.num_workers))
+    data.test_loader = DataLoader(data.test_set, batch_size=args.batch_size, shuffle=False,
+                                  **loader_options(args.num_workers))
+    return data
+
+
+def loader_options(num_workers, pin_memory=False):
+    """DataLoader options beyond the course's: keep worker processes alive between epochs (starting them
+    again each epoch costs seconds, far more on Windows and macOS), and pinned memory for a CUDA GPU."""
+    return {"num_workers": num_workers, "persistent_workers": num_workers > 0, "pin_memory": pin_memory}
+
+
+def load_datasets(args, train_transform=None):
+    """The train and test Datasets (no loaders yet): CIFAR-10, your folders, or the synthetic stand-in."""
     extra = [train_transform] if train_transform else []
     name = args.dataset
     if name in ("auto", "cifar10"):
@@ -65,12 +84,7 @@ def load_data(args, train_transform=None):
     classes = train_set.classes
     if args.quick:
         train_set, test_set = subset(train_set, QUICK_TRAIN), subset(test_set, QUICK_TEST)
-    # shuffle the training data (the course's train.py forgot); a seeded generator makes runs repeatable
-    shuffle_gen = torch.Generator().manual_seed(getattr(args, "seed", 0))
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=shuffle_gen,
-                              num_workers=args.num_workers)
-    test_loader = DataLoader(test_set, batch_size=args.batch_size, shuffle=False, num_workers=args.num_workers)
-    return Data(train_set, test_set, train_loader, test_loader, list(classes), name)
+    return Data(train_set, test_set, list(classes), name)
 
 
 def cifar10(root, extra):
