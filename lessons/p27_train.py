@@ -1,76 +1,129 @@
 """P27-29 完整的模型训练套路 (The complete training routine: the course's train.py)
 
-    python lessons/p27_train.py             # the course: 10 epochs of CIFAR-10, SGD lr 0.01, batch 64
-    python lessons/p27_train.py --quick     # a smoke run: 2 epochs on 2,048 images (momentum 0.9), seconds
-    python lessons/p27_train.py --resume    # continue after the last complete epoch (after Ctrl-C, say)
-    python lessons/p27_train.py --dataset folder --data-root my_photos   # your own classes
-    tensorboard --logdir logs/p27_train     # then open http://localhost:6006
+    python lessons/p27_train.py              # 10 epochs of CIFAR-10, SGD lr 0.01, batch 64, as the course
+    python lessons/p27_train.py --quick      # 2 epochs on 2,048 images (momentum 0.9), in seconds
+    python lessons/p27_train.py --resume     # go on after the last finished epoch (after Ctrl-C, say)
+    tensorboard --logdir logs/p27_train      # SCALARS train_loss, test_loss, test_accuracy; IMAGES, HPARAMS
 
-The routine: prepare the data, build the model, pick a loss and an optimizer, then for each epoch
-train on every batch, test on the whole test set, log, save. This file builds the pieces; the epoch
-loop is lessons/training.py (fit and test), because P30 and P31 run the very same loop on a GPU:
-read fit() there next, it follows the course's train.py line by line.
-
-Printed: 训练次数/Loss every 100 steps, 整体测试集上的Loss and 整体测试集上的正确率 after each epoch,
-a progress bar (steps, loss, images/s; one line per epoch when the output is not a terminal), and at
-the end the per-class accuracy and the time per epoch with the hardware named.
-
-TensorBoard:
-  SCALARS  train_loss        every 100 steps (step = total training steps, as the course)
-           test_loss         mean loss per test image, per epoch (step = epoch, counted from 1)
-           test_accuracy     fraction right in [0, 1], per epoch
-           learning_rate, per_class_accuracy/<class>   per epoch
-  IMAGES   confusion_matrix  rows = true class, columns = predicted, at the end
-           test_predictions  the first 16 test images with true and predicted class (green right, red wrong)
-  HPARAMS  lr, batch_size, momentum, epochs, augment, dataset, seed -> final and best test accuracy
-
-Checkpoints: checkpoints/p27_train/epoch_N.pth after epoch N, and best.pth whenever the test accuracy
-is the best so far (weights, class names, optimizer state, epoch, random states). P32 loads best.pth.
-A new run (without --resume) moves an earlier run's files to checkpoints/p27_train/previous/.
---resume continues in the same TensorBoard run, with the same curves as an uninterrupted run.
-Ctrl-C keeps every finished epoch and exits with code 130; a kill never leaves a broken checkpoint.
-
-Differences from the course's train.py, each a known trap:
-  - the training data is shuffled (the course's DataLoader was not: every epoch saw the same batches);
-  - 整体测试集上的Loss is the mean per image (the course printed the sum of batch means);
-  - the accuracy is a float, and loss.item() is logged (not tensors);
-  - model.train() before training and model.eval() + torch.no_grad() for testing;
-  - state_dict checkpoints with the class names instead of torch.save(tudui) (a pickled class);
-  - the test scalars' step is the epoch from 1 (the course's total_test_step starts at 0).
+Printed as in the course: 训练次数/Loss every 100 steps, 整体测试集上的Loss/正确率 after each epoch; then
+per-class accuracy. IMAGES: confusion_matrix and test_predictions. P32 tests checkpoints/p27_train/best.pth.
+Differences from the course's train.py:
+  - train_dataloader shuffles (the course's did not: every epoch saw the same batches in the same order);
+  - 整体测试集上的Loss is the mean per image (the course printed the sum of the batch means);
+  - the test scalars' step is the epoch, from 1 (the course's total_test_step starts at 0);
+  - checkpoints are state_dicts with the class names, written safely (not torch.save(tudui)), plus best.pth.
+Like the course it trains on the CPU; P30 and P31 add the GPU.
 """
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
-from kit import common, training
-from kit.data import load_data
+from kit import common, reports, runs
+from kit.data import load_datasets, loader_options
+from kit.progress import Progress
 from model import Tudui
 
 
 def main(argv=None):
     p = common.parser(__doc__)
-    training.add_flags(p, "p27_train")
-    args = training.parse_args(p, argv)
+    args = runs.parse_args(runs.add_flags(p, "p27_train"), argv)
+    if args.device not in ("auto", "cpu"):
+        raise common.LessonError("P27 trains on the CPU, as the course's train.py: for the GPU, run "
+                                 "p30_train_gpu_1.py or p31_train_gpu_2.py")
     common.seed_everything(args.seed)
-    device = common.get_device(args.device)  # P27 uses a GPU when there is one; P30 and P31 explain how
 
-    # 准备数据集: CIFAR-10 (or your folders, or the synthetic stand-in); the training loader is shuffled
-    data = load_data(args, train_transform=training.AUGMENT if args.augment else None)
+    # 准备数据集: CIFAR-10 (offline: the synthetic shapes; --dataset folder: your own classes)
+    data_sets = load_datasets(args, train_transform=runs.AUGMENT if args.augment else None)
+    train_data, test_data, classes = data_sets.train_set, data_sets.test_set, data_sets.classes
 
-    # 创建网络模型: one output per class (10 for CIFAR-10, as many as the folders for --dataset folder)
-    tudui = Tudui(num_classes=len(data.classes)).to(device)
+    # length 长度
+    train_data_size = len(train_data)
+    test_data_size = len(test_data)
+    print("训练数据集的长度为：{}".format(train_data_size))
+    print("测试数据集的长度为：{}".format(test_data_size))
+
+    # 利用 DataLoader 来加载数据集: shuffled for training, in an order --resume can repeat (a seeded generator)
+    order = torch.Generator().manual_seed(args.seed)
+    train_dataloader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, generator=order,
+                                  **loader_options(args.num_workers))
+    test_dataloader = DataLoader(test_data, batch_size=args.batch_size, **loader_options(args.num_workers))
+
+    # 创建网络模型: one output per class (10 for CIFAR-10)
+    tudui = Tudui(num_classes=len(classes))
 
     # 损失函数
     loss_fn = nn.CrossEntropyLoss()
 
     # 优化器
-    learning_rate = args.lr  # 1e-2 = 1 x 10^(-2) = 0.01
+    learning_rate = args.lr  # 1e-2 = 1 x (10)^(-2) = 1 / 100 = 0.01
     optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate, momentum=args.momentum)
 
-    def to_device(imgs, targets):  # each batch goes where the model is
-        return imgs.to(device), targets.to(device)
+    # 设置训练网络的一些参数
+    total_train_step = 0  # 记录训练的次数
+    total_test_step = 0   # 记录测试的次数
+    epoch = args.epochs   # 训练的轮数
 
-    # 训练: for each epoch, train on every batch, then test, log and save (lessons/training.py)
-    return training.fit("p27_train", args, data, tudui, loss_fn, optimizer, to_device)
+    # 添加tensorboard (and hold the checkpoint folder for this run; --resume continues the last one)
+    with runs.Run("p27_train", args, data_sets) as run, run.writer() as writer:
+        if args.resume:  # the weights, optimizer, step counters and random states of the last epoch_N.pth
+            total_train_step, total_test_step = run.resume(tudui, optimizer, train_dataloader)
+
+        for i in range(total_test_step, epoch):
+            print("-------第 {} 轮训练开始-------".format(i + 1))
+
+            # 训练步骤开始
+            tudui.train()
+            progress = Progress(len(train_dataloader), i + 1)  # a bar on a terminal, one line in a file
+            for data in train_dataloader:
+                imgs, targets = data
+                outputs = tudui(imgs)              # (64, 3, 32, 32) -> (64, 10)
+                loss = loss_fn(outputs, targets)   # the mean over the batch
+
+                # 优化器优化模型
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+                total_train_step = total_train_step + 1
+                progress.update(len(imgs), loss)
+                if total_train_step % args.log_every == 0:
+                    progress.write("训练次数：{}, Loss: {}".format(total_train_step, loss.item()))
+                    writer.add_scalar("train_loss", loss.item(), total_train_step)
+                    runs.stop_if_diverged(loss.item(), total_train_step)  # NaN/inf: stop in one line
+            progress.close()
+
+            # 测试步骤开始
+            tudui.eval()
+            total_test_loss = 0
+            total_accuracy = 0
+            confusion = reports.Confusion(len(classes))  # which classes it confuses, for the report at the end
+            with torch.no_grad():
+                for data in test_dataloader:
+                    imgs, targets = data
+                    outputs = tudui(imgs)
+                    loss = loss_fn(outputs, targets)
+                    total_test_loss = total_test_loss + loss.item() * len(targets)  # the last batch is smaller
+                    accuracy = (outputs.argmax(1) == targets).sum()
+                    total_accuracy = total_accuracy + accuracy.item()
+                    confusion.add(outputs, targets)
+
+            total_test_loss = total_test_loss / test_data_size
+            print("整体测试集上的Loss: {}".format(total_test_loss))
+            print("整体测试集上的正确率: {}".format(total_accuracy / test_data_size))
+            total_test_step = total_test_step + 1  # = the epoch just finished
+            writer.add_scalar("test_loss", total_test_loss, total_test_step)
+            writer.add_scalar("test_accuracy", total_accuracy / test_data_size, total_test_step)
+            writer.add_scalar("learning_rate", optimizer.param_groups[0]["lr"], total_test_step)
+            reports.per_class_scalars(writer, confusion, classes, total_test_step)
+            writer.flush()  # on disk before epoch_N.pth says the epoch is complete
+
+            # 保存模型: epoch_N.pth, and best.pth while the test accuracy is the best so far
+            run.save(tudui, optimizer, train_dataloader, total_train_step, total_test_step,
+                     total_accuracy / test_data_size, total_test_loss)
+
+        reports.final_report(writer, tudui, test_data, classes, confusion, total_test_step)
+        run.finish(writer, torch.device("cpu"))
+    return 0
 
 
 if __name__ == "__main__":

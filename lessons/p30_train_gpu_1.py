@@ -1,41 +1,31 @@
 """P30-31 利用GPU训练 (GPU training, way 1: .cuda(); the course's train_gpu_1.py)
 
-    python lessons/p30_train_gpu_1.py             # 10 epochs of CIFAR-10 on the GPU, or the CPU without one
-    python lessons/p30_train_gpu_1.py --quick     # 2 epochs on 2,048 images
-    python lessons/p30_train_gpu_1.py --device cpu   # the same on the CPU, to compare the times
-    tensorboard --logdir logs/p30_train_gpu_1
+    python lessons/p30_train_gpu_1.py                # P27's routine on an NVIDIA GPU (the CPU without one)
+    python lessons/p30_train_gpu_1.py --device cpu   # the same on the CPU: compare the times it prints
+    tensorboard --logdir logs/p30_train_gpu_1        # the same tabs as P27
 
-Way 1: call .cuda() on three things, each behind `if torch.cuda.is_available():`
-  1. the model (its parameters move to the GPU),
-  2. the loss function,
-  3. the data: imgs and targets of every batch, in training and in testing.
-The optimizer is made after tudui.cuda(), so it holds the GPU parameters. Without a CUDA GPU the
-guards skip every .cuda() and the same code trains on the CPU (one line says so).
-
-As the course, it prints the time since the start every 100 steps (time.time()): run it with and
-without --device cpu to see the GPU's speed-up. GPU work is asynchronous; the loss.item() on the
-same line waits for it, so the times are honest.
-
-The training loop is P27's (lessons/training.py), with the same printing, TensorBoard scalars
-(train_loss, test_loss, test_accuracy, ...), images and checkpoints (checkpoints/p30_train_gpu_1/,
---resume, Ctrl-C); see p27_train.py's docstring.
-
-Differences from the course's train_gpu_1.py: those of P27, and `--device cpu` to turn the GPU off.
+This is p27_train.py plus the lesson's lines: `.cuda()` on the model, the loss function and every batch
+(imgs and targets, in training and testing), each behind `if torch.cuda.is_available():`, so the same
+script still runs without a GPU. Every 100 steps it prints the time since the start, as the video does.
+Differences from the course's train_gpu_1.py: those of P27, and two GPU habits from PyTorch's examples:
+  - pin_memory=True in the DataLoaders and .cuda(non_blocking=True): the copies overlap with GPU work;
+  - --device cpu switches the GPU off, to compare.
 """
 import time
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
-from kit import common, training
-from kit.data import load_data
+from kit import common, reports, runs
+from kit.data import load_datasets, loader_options
+from kit.progress import Progress
 from model import Tudui
 
 
 def main(argv=None):
     p = common.parser(__doc__)
-    training.add_flags(p, "p30_train_gpu_1")
-    args = training.parse_args(p, argv)
+    args = runs.parse_args(runs.add_flags(p, "p30_train_gpu_1"), argv)
     if args.device == "mps":
         raise common.LessonError("P30 is the .cuda() lesson; for Apple MPS run p31_train_gpu_2.py")
     common.get_device(args.device)  # --device cuda without a GPU: one clear line
@@ -47,37 +37,113 @@ def main(argv=None):
         print("no CUDA GPU in use (torch.cuda.is_available() is False, or --device cpu): "
               "the guards skip every .cuda(), so this trains on the CPU")
 
-    data = load_data(args, train_transform=training.AUGMENT if args.augment else None)
+    # 准备数据集: CIFAR-10 (offline: the synthetic shapes; --dataset folder: your own classes)
+    data_sets = load_datasets(args, train_transform=runs.AUGMENT if args.augment else None)
+    train_data, test_data, classes = data_sets.train_set, data_sets.test_set, data_sets.classes
 
-    # 1. the model
-    tudui = Tudui(num_classes=len(data.classes))
+    # length 长度
+    train_data_size = len(train_data)
+    test_data_size = len(test_data)
+    print("训练数据集的长度为：{}".format(train_data_size))
+    print("测试数据集的长度为：{}".format(test_data_size))
+
+    # 利用 DataLoader 来加载数据集: shuffled for training, in an order --resume can repeat (a seeded generator)
+    order = torch.Generator().manual_seed(args.seed)
+    train_dataloader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, generator=order,
+                                  **loader_options(args.num_workers, pin_memory=use_cuda))
+    test_dataloader = DataLoader(test_data, batch_size=args.batch_size,
+                                 **loader_options(args.num_workers, pin_memory=use_cuda))
+
+    # 创建网络模型: one output per class (10 for CIFAR-10)
+    tudui = Tudui(num_classes=len(classes))
     if use_cuda:
         tudui = tudui.cuda()
 
-    # 2. the loss function (CrossEntropyLoss has no weights; the course moves it anyway, which is harmless)
+    # 损失函数
     loss_fn = nn.CrossEntropyLoss()
     if use_cuda:
-        loss_fn = loss_fn.cuda()
+        loss_fn = loss_fn.cuda()  # it has no weights, so this changes nothing; the course does it anyway
 
-    learning_rate = args.lr
+    # 优化器
+    learning_rate = args.lr  # 1e-2 = 1 x (10)^(-2) = 1 / 100 = 0.01
     optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate, momentum=args.momentum)
 
-    # 3. the data: every batch, in training and in testing
-    def to_gpu(imgs, targets):
-        if use_cuda:
-            imgs = imgs.cuda()
-            targets = targets.cuda()
-        return imgs, targets
+    # 设置训练网络的一些参数
+    total_train_step = 0  # 记录训练的次数
+    total_test_step = 0   # 记录测试的次数
+    epoch = args.epochs   # 训练的轮数
 
-    # the course's timing: start_time before training, end_time - start_time every 100 steps
-    start_time = time.time()
+    # 添加tensorboard (and hold the checkpoint folder for this run; --resume continues the last one)
+    with runs.Run("p30_train_gpu_1", args, data_sets) as run, run.writer() as writer:
+        if args.resume:  # the weights, optimizer, step counters and random states of the last epoch_N.pth
+            total_train_step, total_test_step = run.resume(tudui, optimizer, train_dataloader)
 
-    def time_so_far(total_train_step):
-        end_time = time.time()
-        return f"  ({end_time - start_time:.2f} s since the start, {'GPU' if use_cuda else 'CPU'})"
+        start_time = time.time()  # the video's timing
+        for i in range(total_test_step, epoch):
+            print("-------第 {} 轮训练开始-------".format(i + 1))
 
-    return training.fit("p30_train_gpu_1", args, data, tudui, loss_fn, optimizer, to_gpu,
-                        every_100_steps=time_so_far)
+            # 训练步骤开始
+            tudui.train()
+            progress = Progress(len(train_dataloader), i + 1)  # a bar on a terminal, one line in a file
+            for data in train_dataloader:
+                imgs, targets = data
+                if use_cuda:
+                    imgs = imgs.cuda(non_blocking=True)
+                    targets = targets.cuda(non_blocking=True)
+                outputs = tudui(imgs)              # (64, 3, 32, 32) -> (64, 10)
+                loss = loss_fn(outputs, targets)   # the mean over the batch
+
+                # 优化器优化模型
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+                total_train_step = total_train_step + 1
+                progress.update(len(imgs), loss)
+                if total_train_step % args.log_every == 0:
+                    end_time = time.time()  # loss.item() waits for the GPU, so the time is honest
+                    progress.write("训练次数：{}, Loss: {}".format(total_train_step, loss.item()))
+                    progress.write("{:.2f} s since the start ({})".format(end_time - start_time,
+                                                                           "GPU" if use_cuda else "CPU"))
+                    writer.add_scalar("train_loss", loss.item(), total_train_step)
+                    runs.stop_if_diverged(loss.item(), total_train_step)  # NaN/inf: stop in one line
+            progress.close()
+
+            # 测试步骤开始
+            tudui.eval()
+            total_test_loss = 0
+            total_accuracy = 0
+            confusion = reports.Confusion(len(classes))  # which classes it confuses, for the report at the end
+            with torch.no_grad():
+                for data in test_dataloader:
+                    imgs, targets = data
+                    if use_cuda:
+                        imgs = imgs.cuda(non_blocking=True)
+                        targets = targets.cuda(non_blocking=True)
+                    outputs = tudui(imgs)
+                    loss = loss_fn(outputs, targets)
+                    total_test_loss = total_test_loss + loss.item() * len(targets)  # the last batch is smaller
+                    accuracy = (outputs.argmax(1) == targets).sum()
+                    total_accuracy = total_accuracy + accuracy.item()
+                    confusion.add(outputs, targets)
+
+            total_test_loss = total_test_loss / test_data_size
+            print("整体测试集上的Loss: {}".format(total_test_loss))
+            print("整体测试集上的正确率: {}".format(total_accuracy / test_data_size))
+            total_test_step = total_test_step + 1  # = the epoch just finished
+            writer.add_scalar("test_loss", total_test_loss, total_test_step)
+            writer.add_scalar("test_accuracy", total_accuracy / test_data_size, total_test_step)
+            writer.add_scalar("learning_rate", optimizer.param_groups[0]["lr"], total_test_step)
+            reports.per_class_scalars(writer, confusion, classes, total_test_step)
+            writer.flush()  # on disk before epoch_N.pth says the epoch is complete
+
+            # 保存模型: epoch_N.pth, and best.pth while the test accuracy is the best so far
+            run.save(tudui, optimizer, train_dataloader, total_train_step, total_test_step,
+                     total_accuracy / test_data_size, total_test_loss)
+
+        reports.final_report(writer, tudui, test_data, classes, confusion, total_test_step)
+        run.finish(writer, torch.device("cuda" if use_cuda else "cpu"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,69 +1,134 @@
 """P30-31 利用GPU训练 (GPU training, way 2: torch.device and .to(device); the course's train_gpu_2.py)
 
-    python lessons/p31_train_gpu_2.py             # 10 epochs of CIFAR-10 on CUDA, Apple MPS or the CPU
-    python lessons/p31_train_gpu_2.py --quick     # 2 epochs on 2,048 images
-    python lessons/p31_train_gpu_2.py --device cpu   # force one device (cpu, cuda, mps)
-    tensorboard --logdir logs/p31_train_gpu_2
+    python lessons/p31_train_gpu_2.py                # P27's routine on CUDA, Apple MPS or the CPU
+    python lessons/p31_train_gpu_2.py --device cpu   # force one device: cpu, cuda or mps
+    tensorboard --logdir logs/p31_train_gpu_2        # the same tabs as P27
 
-Way 2: name the device once, `device = torch.device(...)`, then `.to(device)` the model, the loss
-function and every batch. The course writes `device = torch.device("cuda")`, which crashes on a
-machine without an NVIDIA GPU; here it is chosen: CUDA if present, else Apple's MPS (Macs with
-M1/M2/...), else the CPU, so the same script runs everywhere. Changing one line changes the device.
-
-Model vs tensor: `tudui.to(device)` moves the model in place (the course's `tudui = tudui.to(device)`
-is fine too), but `imgs.to(device)` returns a NEW tensor: `imgs = imgs.to(device)` is required.
-Inputs and targets must be on the model's device, or the loss fails with "Expected all tensors to be
-on the same device".
-
-map_location: a checkpoint written during GPU training holds CUDA tensors. Loading it on a machine
-without CUDA fails ("Attempting to deserialize object on a CUDA device...") unless torch.load is told
-where to put them: torch.load(path, map_location="cpu", weights_only=True), or map_location=device.
-checkpoint.load does this (CPU by default; checkpoint.load_tudui(path, device) moves it to `device`),
-so P32 reads a best.pth trained on a GPU on any laptop.
-
-The training loop is P27's (lessons/training.py), with the same printing, TensorBoard scalars
-(train_loss, test_loss, test_accuracy, ...), images and checkpoints (checkpoints/p31_train_gpu_2/,
---resume, Ctrl-C); see p27_train.py's docstring.
-
-Differences from the course's train_gpu_2.py: those of P27, and the device fallback.
+This is p27_train.py plus the lesson's lines: name the device once (定义训练的设备), then `.to(device)` the
+model, the loss function and every batch. `tudui.to(device)` moves the model in place, but
+`imgs.to(device)` returns a NEW tensor: `imgs = imgs.to(device)` is needed.
+Differences from the course's train_gpu_2.py: those of P27, and:
+  - the device is chosen (CUDA, then MPS, then the CPU); the course's torch.device("cuda") fails without one;
+  - pin_memory=True and .to(device, non_blocking=True) on CUDA: the copies overlap with GPU work.
 """
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
-from kit import common, training
-from kit.data import load_data
+from kit import common, reports, runs
+from kit.data import load_datasets, loader_options
+from kit.progress import Progress
 from model import Tudui
 
 
 def main(argv=None):
     p = common.parser(__doc__)
-    training.add_flags(p, "p31_train_gpu_2")
-    args = training.parse_args(p, argv)
+    args = runs.parse_args(runs.add_flags(p, "p31_train_gpu_2"), argv)
     common.seed_everything(args.seed)
 
-    # the course: device = torch.device("cuda"); here whatever this machine has
-    if args.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available()
-                              else "mps" if torch.backends.mps.is_available() else "cpu")
-    else:
-        device = common.get_device(args.device)  # the one asked for, or one clear line if it is absent
+    # 定义训练的设备: the course writes torch.device("cuda"); here CUDA, then Apple's MPS, then the CPU
+    device = common.get_device(args.device)
     print(f"device = {device}" + ("  (no CUDA or MPS here: the CPU)" if device.type == "cpu" else ""))
 
-    data = load_data(args, train_transform=training.AUGMENT if args.augment else None)
+    # 准备数据集: CIFAR-10 (offline: the synthetic shapes; --dataset folder: your own classes)
+    data_sets = load_datasets(args, train_transform=runs.AUGMENT if args.augment else None)
+    train_data, test_data, classes = data_sets.train_set, data_sets.test_set, data_sets.classes
 
-    tudui = Tudui(num_classes=len(data.classes))
+    # length 长度
+    train_data_size = len(train_data)
+    test_data_size = len(test_data)
+    print("训练数据集的长度为：{}".format(train_data_size))
+    print("测试数据集的长度为：{}".format(test_data_size))
+
+    # 利用 DataLoader 来加载数据集: shuffled for training, in an order --resume can repeat (a seeded generator)
+    order = torch.Generator().manual_seed(args.seed)
+    train_dataloader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, generator=order,
+                                  **loader_options(args.num_workers, pin_memory=device.type == "cuda"))
+    test_dataloader = DataLoader(test_data, batch_size=args.batch_size,
+                                 **loader_options(args.num_workers, pin_memory=device.type == "cuda"))
+
+    # 创建网络模型: one output per class (10 for CIFAR-10)
+    tudui = Tudui(num_classes=len(classes))
     tudui = tudui.to(device)
+
+    # 损失函数
     loss_fn = nn.CrossEntropyLoss()
     loss_fn = loss_fn.to(device)
-    learning_rate = args.lr
+
+    # 优化器
+    learning_rate = args.lr  # 1e-2 = 1 x (10)^(-2) = 1 / 100 = 0.01
     optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate, momentum=args.momentum)
 
-    def to_device(imgs, targets):  # every batch, in training and in testing
-        imgs = imgs.to(device)
-        targets = targets.to(device)
-        return imgs, targets
+    # 设置训练网络的一些参数
+    total_train_step = 0  # 记录训练的次数
+    total_test_step = 0   # 记录测试的次数
+    epoch = args.epochs   # 训练的轮数
 
-    return training.fit("p31_train_gpu_2", args, data, tudui, loss_fn, optimizer, to_device)
+    # 添加tensorboard (and hold the checkpoint folder for this run; --resume continues the last one)
+    with runs.Run("p31_train_gpu_2", args, data_sets) as run, run.writer() as writer:
+        if args.resume:  # the weights, optimizer, step counters and random states of the last epoch_N.pth
+            total_train_step, total_test_step = run.resume(tudui, optimizer, train_dataloader)
+
+        for i in range(total_test_step, epoch):
+            print("-------第 {} 轮训练开始-------".format(i + 1))
+
+            # 训练步骤开始
+            tudui.train()
+            progress = Progress(len(train_dataloader), i + 1)  # a bar on a terminal, one line in a file
+            for data in train_dataloader:
+                imgs, targets = data
+                imgs = imgs.to(device, non_blocking=True)
+                targets = targets.to(device, non_blocking=True)
+                outputs = tudui(imgs)              # (64, 3, 32, 32) -> (64, 10)
+                loss = loss_fn(outputs, targets)   # the mean over the batch
+
+                # 优化器优化模型
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+                total_train_step = total_train_step + 1
+                progress.update(len(imgs), loss)
+                if total_train_step % args.log_every == 0:
+                    progress.write("训练次数：{}, Loss: {}".format(total_train_step, loss.item()))
+                    writer.add_scalar("train_loss", loss.item(), total_train_step)
+                    runs.stop_if_diverged(loss.item(), total_train_step)  # NaN/inf: stop in one line
+            progress.close()
+
+            # 测试步骤开始
+            tudui.eval()
+            total_test_loss = 0
+            total_accuracy = 0
+            confusion = reports.Confusion(len(classes))  # which classes it confuses, for the report at the end
+            with torch.no_grad():
+                for data in test_dataloader:
+                    imgs, targets = data
+                    imgs = imgs.to(device, non_blocking=True)
+                    targets = targets.to(device, non_blocking=True)
+                    outputs = tudui(imgs)
+                    loss = loss_fn(outputs, targets)
+                    total_test_loss = total_test_loss + loss.item() * len(targets)  # the last batch is smaller
+                    accuracy = (outputs.argmax(1) == targets).sum()
+                    total_accuracy = total_accuracy + accuracy.item()
+                    confusion.add(outputs, targets)
+
+            total_test_loss = total_test_loss / test_data_size
+            print("整体测试集上的Loss: {}".format(total_test_loss))
+            print("整体测试集上的正确率: {}".format(total_accuracy / test_data_size))
+            total_test_step = total_test_step + 1  # = the epoch just finished
+            writer.add_scalar("test_loss", total_test_loss, total_test_step)
+            writer.add_scalar("test_accuracy", total_accuracy / test_data_size, total_test_step)
+            writer.add_scalar("learning_rate", optimizer.param_groups[0]["lr"], total_test_step)
+            reports.per_class_scalars(writer, confusion, classes, total_test_step)
+            writer.flush()  # on disk before epoch_N.pth says the epoch is complete
+
+            # 保存模型: epoch_N.pth, and best.pth while the test accuracy is the best so far
+            run.save(tudui, optimizer, train_dataloader, total_train_step, total_test_step,
+                     total_accuracy / test_data_size, total_test_loss)
+
+        reports.final_report(writer, tudui, test_data, classes, confusion, total_test_step)
+        run.finish(writer, device)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""P30/P31: the GPU lessons fall back to the CPU here (no GPU in the test machines) and train like P27."""
+"""P30/P31: the GPU lessons fall back to the CPU here (no GPU in the test machines) and train like P27.
+That they are P27 plus the lesson's lines is tested in test_p27_train.py."""
 import contextlib
 import importlib
 import io
+import re
 
 import pytest
 import torch
@@ -38,9 +40,10 @@ def gpu_runs(tmp_path_factory):
 def test_p30_falls_back_to_the_cpu_and_times_every_100_steps(gpu_runs):
     tmp, out, runs = gpu_runs["p30_train_gpu_1"]
     assert "torch.cuda.is_available() is False" in out and "trains on the CPU" in out
-    # the course's timing, on every 训练次数 line (--quick prints every 10 steps)
-    timed = [line for line in out.splitlines() if line.startswith("训练次数：")]
-    assert len(timed) == 3 and all("s since the start, CPU)" in line for line in timed)
+    # the course's timing, after every 训练次数 line (--quick prints every 10 steps)
+    lines = out.splitlines()
+    timed = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("训练次数：")]
+    assert len(timed) == 3 and all(re.fullmatch(r"\d+\.\d\d s since the start \(CPU\)", line) for line in timed)
 
 
 @no_gpu
