@@ -24,6 +24,14 @@ from kit.catalog import LESSONS
 TABS = {"IMAGES": "images", "SCALARS": "scalars", "GRAPHS": "graphs", "HISTOGRAMS": "histograms", "TEXT": "text"}
 # Tags promised by name in the issues (the course's own names).
 PROMISED_TAGS = {
+    "p07_read_data": {"images": {"train_dataset"}},
+    "p08_tensorboard_scalar": {"scalars": {"y=2x"}},  # the course's tag, in this run and in its same_folder run
+    "p09_tensorboard_image": {"images": {"train", "train_tensor"}},
+    "p10_transforms_totensor": {"images": {"Tensor_img"}},
+    "p11_transforms_dataset": {"images": {"train_data"}},
+    "p12_transforms_normalize": {"images": {"ToTensor", "Normalize", "Resize"}},
+    "p13_transforms_compose": {"images": {"Resize", "RandomCrop"}},
+    "p14_dataset_transform": {"images": {"test_set"}},
     "p15_dataloader": {"images": {"Epoch: 0", "Epoch: 1"}},  # the course's tags: two epochs of batches
     "p18_nn_conv2d": {"images": {"input", "output"}},
     "p19_nn_maxpool": {"images": {"input", "output"}},

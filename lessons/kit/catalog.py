@@ -11,6 +11,22 @@ DATA = ("--dataset", "--data-root")
 SAVES = ("--checkpoint-dir",)
 
 LESSONS = [
+    Lesson("P7", "Dataset类代码实战", "Writing a Dataset", "p07_read_data.py",
+           "MyData over ants/ and bees/, ants + bees, label files; IMAGES: the first ant and bee", ("--data-root",)),
+    Lesson("P8", "TensorBoard的使用（一）", "TensorBoard: add_scalar", "p08_tensorboard_scalar.py",
+           "SCALARS: y=2x, and the tangle two runs make in one folder"),
+    Lesson("P9", "TensorBoard的使用（二）", "TensorBoard: add_image", "p09_tensorboard_image.py",
+           "numpy (H, W, C) needs dataformats='HWC'; IMAGES: two pictures on one step slider"),
+    Lesson("P10", "Transforms的使用（一）", "Transforms: ToTensor", "p10_transforms_totensor.py",
+           "(H, W, C) uint8 0..255 -> (C, H, W) float 0..1; IMAGES: Tensor_img"),
+    Lesson("P11", "Transforms的使用（二）", "Why tensors; a transform in a Dataset", "p11_transforms_dataset.py",
+           "__call__, a tensor's attributes, PIL images vs tensors in a batch; IMAGES: the batch", ("--data-root",)),
+    Lesson("P12", "常见的Transforms（一）", "Common transforms: Normalize, Resize", "p12_transforms_normalize.py",
+           "a pixel before and after Normalize, by the formula; IMAGES: ToTensor, Normalize, Resize"),
+    Lesson("P13", "常见的Transforms（二）", "Common transforms: Compose, RandomCrop", "p13_transforms_compose.py",
+           "which transform takes PIL or tensor; IMAGES: Resize via Compose, 10 random crops"),
+    Lesson("P14", "torchvision中的数据集使用", "torchvision's data sets: CIFAR10", "p14_dataset_transform.py",
+           "test_set[0], test_set.classes; IMAGES: the first 10 test images", DATA),
     Lesson("P15", "DataLoader的使用", "Using DataLoader", "p15_dataloader.py",
            "batch_size, shuffle, drop_last in action; IMAGES: two shuffled epochs of batches", DATA),
     Lesson("P16", "神经网络的基本骨架-nn.Module的使用", "The skeleton: nn.Module", "p16_nn_module.py",
