@@ -58,6 +58,12 @@ def main(argv=None):
     learning_rate = args.lr  # 1e-2 = 1 x (10)^(-2) = 1 / 100 = 0.01
     optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate, momentum=args.momentum)
 
+    # P28 正确率: argmax(1) is each row's best class; (== targets).sum() counts the right ones, as the test step does
+    outputs = torch.tensor([[0.1, 0.2], [0.05, 0.4]])  # 2 images (rows) x 2 classes (columns)
+    targets = torch.tensor([0, 1])
+    print("argmax(1): {}, argmax(0): {}, (outputs.argmax(1) == targets).sum(): {!s}".format(
+        outputs.argmax(1), outputs.argmax(0), (outputs.argmax(1) == targets).sum()))
+
     # 设置训练网络的一些参数
     total_train_step = 0  # 记录训练的次数
     total_test_step = 0   # 记录测试的次数

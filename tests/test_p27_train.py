@@ -53,6 +53,8 @@ def test_quick_run_prints_the_course_lines_and_learns(p27_run):
     tmp, rc, out, runs = p27_run
     assert rc == 0
     assert "训练数据集的长度为：2048" in out and "测试数据集的长度为：512" in out
+    # P28's example: two images, two classes
+    assert "argmax(1): tensor([1, 1]), argmax(0): tensor([0, 1]), (outputs.argmax(1) == targets).sum(): tensor(1)" in out
     assert out.count("轮训练开始") == 2
     assert "训练次数：10, Loss: " in out and "训练次数：60, Loss: " in out  # --quick logs every 10 steps
     lines = [line for line in out.splitlines() if line.startswith("整体测试集上的正确率")]
