@@ -84,3 +84,25 @@ def test_p30_sends_mps_users_to_p31(tmp_path):
 
     with pytest.raises(LessonError, match="p31_train_gpu_2"):
         p30_train_gpu_1.main(["--device", "mps", "--logdir", str(tmp_path)])
+
+
+@no_cuda
+@pytest.mark.parametrize("name", ["p30_train_gpu_1", "p31_train_gpu_2"])
+def test_loaders_keep_their_workers_and_pin_only_for_cuda(name, tmp_path, monkeypatch):
+    """Workers started once, not every epoch (that costs seconds, more on Windows); pinned memory only for CUDA."""
+    module = importlib.import_module(name)
+    made, real_loader = [], module.DataLoader
+
+    def recording_loader(*args, **kwargs):
+        made.append(kwargs)
+        return real_loader(*args, **kwargs)
+
+    def stop(**kwargs):  # no need to train: the loaders are made by then
+        raise RuntimeError("stopped after the loaders")
+
+    monkeypatch.setattr(module, "DataLoader", recording_loader)
+    monkeypatch.setattr(module, "Tudui", stop)
+    with pytest.raises(RuntimeError, match="stopped after the loaders"):
+        module.main(["--quick", "--dataset", "synthetic", "--num-workers", "2", "--logdir", str(tmp_path)])
+    assert len(made) == 2
+    assert all(k["num_workers"] == 2 and k["persistent_workers"] and not k["pin_memory"] for k in made)
