@@ -1,40 +1,40 @@
 """P26 网络模型的保存与读取 (Saving and loading models): saving
 
-    python lessons/p26_model_save.py               # Tudui, a second; then run p26_model_load.py
+    python lessons/p26_model_save.py               # a second; then run p26_model_load.py
     python lessons/p26_model_save.py --model vgg16 # the course's VGG16: two files of 528 MiB each
     tensorboard --logdir logs/p26_model_save       # TEXT: the files and their sizes
 
-The course's model_save.py, two ways to save a model:
-  方式1 (method 1), the whole model:  torch.save(tudui, "tudui_method1.pth")
-      pickles the object: the weights plus *references* to its classes by name ("model.Tudui",
-      "torch.nn.modules.conv.Conv2d", ...). The code of the classes is not in the file, so
-      loading needs them importable, and torch >= 2.6 refuses it unless they are allow-listed.
-  方式2 (method 2, recommended):      torch.save(tudui.state_dict(), "tudui_method2.pth")
-      only the tensors, by name (model.0.weight, ...): the file loads anywhere, safely, into a
-      freshly built Tudui().
-Both have the same weights, so the sizes differ only by the pickled structure. The script also
-writes our checkpoint format, which P27 onwards use: method 2 plus the class names
-(checkpoint.save(path, tudui, classes=...)). Files go to checkpoints/p26/ (--checkpoint-dir).
-
-Which model: the course saves VGG16 (with random weights) and then shows "the trap" with a small
-Tudui. Each VGG16 file is 528 MiB, so by default this script saves the course's CIFAR-10 Tudui
-(from model.py, 0.6 MiB) for both methods; --model vgg16 saves the course's VGG16 files instead.
-
-The trap (陷阱) of method 1 is shown by p26_model_load.py; the files here are written with
-checkpoint.atomic_save(obj, path), which is torch.save(obj, path) into a temporary file followed by
-a rename, so a crash mid-write never leaves half a file where the old one was.
-
-The tensors are saved where the model is (--device; a GPU by default when there is one): p26_model_load.py
-loads them onto any device with map_location.
+Printed: each file's size and what it holds, and the classes a whole-model file names.
+  方式1 (method 1) torch.save(model): the whole object pickled, weights plus the *names* of its classes;
+  方式2 (method 2, recommended) torch.save(model.state_dict()): only the tensors;
+  陷阱 (the trap): the course's one-layer Tudui, defined here, saved whole; p26_model_load.py opens it.
+Differences from the course's model_save.py (files in checkpoints/p26/, or --checkpoint-dir):
+  - methods 1 and 2 save P27's Tudui (0.6 MiB), not the 528 MiB VGG16 (unless --model vgg16);
+  - the trap's file is trap_tudui_method1.pth (tudui_method1.pth holds P27's Tudui); tudui_checkpoint.pth
+    adds the class names to method 2 (checkpoint.save: the format P27 onwards use);
+  - each file is written to a temporary file, then renamed: a crash never leaves half a file.
 """
 from pathlib import Path
 
 import torch
 import torchvision
+from torch import nn
 
-from kit import checkpoint, common
+from kit import checkpoint, common, locks
 from kit.data import CIFAR10_CLASSES
-from model import Tudui
+from model import Tudui as CifarTudui  # P27's Tudui; the name Tudui is the course's trap, below
+
+
+# 陷阱 (the trap), saved at the end of main(): defined in this script, as in the course's model_save.py,
+# so pickle records it as __main__.Tudui, a class that exists only while this script runs
+class Tudui(nn.Module):
+    def __init__(self):
+        super(Tudui, self).__init__()
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=3)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        return x
 
 
 def file_size(path):
@@ -56,26 +56,33 @@ def main(argv=None):
     if args.model == "vgg16":
         model = torchvision.models.vgg16(weights=None)  # the course: pretrained=False
     else:
-        model = Tudui()
-    model = model.to(device)
+        model = CifarTudui()
+    model = model.to(device)  # the tensors are saved where the model is: p26_model_load.py shows map_location
     name = args.model  # "tudui" or "vgg16": tudui_method1.pth, vgg16_method1.pth, ...
     print(f"{name}: {sum(p.numel() for p in model.parameters()):,} parameters on {device}")
 
-    # 保存方式1 (method 1): structure + parameters, the whole pickled object
-    method1 = checkpoint.atomic_save(model, folder / f"{name}_method1.pth")     # = torch.save(model, method1)
-    # 保存方式2 (method 2, recommended): the parameters only, a dict of tensors
-    method2 = checkpoint.atomic_save(model.state_dict(), folder / f"{name}_method2.pth")  # = torch.save(model.state_dict(), ...)
-    files = [(method1, "method 1: whole model (pickled classes + weights)"),
-             (method2, "method 2: state_dict (weights only)")]
-    if name == "tudui":
-        # method 2 plus the class names: the format checkpoint.load_tudui() reads, from P27 on
-        ours = checkpoint.save(folder / "tudui_checkpoint.pth", model, classes=CIFAR10_CLASSES)
-        files.append((ours, "checkpoint.save: state_dict + class names"))
+    with locks.hold(folder, "checkpoint folder"):  # a second run into the same folder is refused
+        # 保存方式1, 模型结构+模型参数 (method 1: structure + parameters, the whole pickled object)
+        method1 = checkpoint.atomic_save(model, folder / f"{name}_method1.pth")  # = torch.save(model, method1)
+
+        # 保存方式2, 模型参数 (官方推荐) (method 2, recommended: the parameters only, a dict of tensors)
+        method2 = checkpoint.atomic_save(model.state_dict(), folder / f"{name}_method2.pth")
+        files = [(method1, "method 1: whole model (pickled classes + weights)"),
+                 (method2, "method 2: state_dict (weights only)")]
+        if name == "tudui":  # method 2 plus the class names: what checkpoint.load_tudui() reads, from P27 on
+            ours = checkpoint.save(folder / "tudui_checkpoint.pth", model, classes=CIFAR10_CLASSES)
+            files.append((ours, "checkpoint.save: state_dict + class names"))
+
+        # 陷阱 (the trap)
+        tudui = Tudui()
+        trap = checkpoint.atomic_save(tudui, folder / "trap_tudui_method1.pth")  # the course: "tudui_method1.pth"
+        files.append((trap, "the trap: the course's one-layer Tudui, method 1"))
 
     for path, what in files:
         print(f"{file_size(path):>10}  {path}   {what}")
-    needs = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(method1))  # read without running anything
-    print(f"method 1 refers to these classes by name; loading needs each importable (and allow-listed): {needs}")
+    for path in (method1, trap):  # read without running anything
+        needs = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        print(f"{path.name} names these classes; loading needs each importable (and allow-listed): {needs}")
     print("next: python lessons/p26_model_load.py" + ("" if name == "tudui" else " --model vgg16")
           + ("" if folder == common.CHECKPOINT_DIR / "p26" else f" --checkpoint-dir \"{folder}\""))
 

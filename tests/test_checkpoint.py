@@ -1,6 +1,8 @@
 """The shared checkpoint helper: atomic saves, the three kinds of file, and every bad input refused in one line."""
+import errno
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import textwrap
@@ -8,6 +10,11 @@ import textwrap
 import pytest
 import torch
 from torch import nn
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 from kit import checkpoint
 from kit.common import LessonError
@@ -28,8 +35,18 @@ def tudui():
     return Tudui()
 
 
-@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
-def test_failed_save_leaves_the_old_file(tmp_path, tudui, monkeypatch, failure):
+FULL_DISK = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 11520 vs 11472")
+
+
+@pytest.mark.parametrize("failure, words", [
+    (OSError(errno.ENOSPC, "No space left on device"), "disk full (No space left on device)"),
+    (OSError(errno.EACCES, "Permission denied"), "permission denied"),
+    (OSError(errno.EFBIG, "File too large"), "file too large (over the file system's or the process's size limit"),
+    (FULL_DISK, "disk full (torch.save could not write all of it)"),  # torch.save's own words on a full disk
+    (KeyboardInterrupt(), None),
+    (pickle.PicklingError("Can't pickle <function <lambda>>"), None),  # a bug, not the disk: its own traceback
+])
+def test_failed_save_leaves_the_old_file(tmp_path, tudui, monkeypatch, failure, words):
     path = tmp_path / "ckpt.pth"
     checkpoint.save(path, tudui, classes=CIFAR10_CLASSES, epoch=1)
     before = path.read_bytes()
@@ -39,15 +56,56 @@ def test_failed_save_leaves_the_old_file(tmp_path, tudui, monkeypatch, failure):
         raise failure
 
     monkeypatch.setattr(checkpoint.torch, "save", broken_save)
-    expected = LessonError if isinstance(failure, OSError) else KeyboardInterrupt
-    with pytest.raises(expected) as err:
+    with pytest.raises(LessonError if words else type(failure)) as err:
         checkpoint.save(path, Tudui(), classes=CIFAR10_CLASSES, epoch=2)
-    if expected is LessonError:
-        assert "could not write" in str(err.value) and "No space left" in str(err.value)
+    if words:
+        assert str(err.value) == f"could not write {path}: {words}" + str(err.value).partition(words)[2]
+        assert str(err.value).endswith(" (the previous file is unchanged)") and "\n" not in str(err.value)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]  # no temp file left behind
     monkeypatch.undo()
     assert checkpoint.load(path)["epoch"] == 1
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file size limits on this system")
+def test_a_real_failed_write_names_its_cause(tmp_path, tudui):
+    """torch.save itself, on a file that cannot grow (a size limit, as a full disk stops it): its own error says
+    only 'unexpected pos'; the helper names the cause the system gave."""
+    path = checkpoint.save(tmp_path / "ckpt.pth", tudui, classes=CIFAR10_CLASSES, epoch=1)  # 570 KiB
+    before = path.read_bytes()
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the process is killed at the limit
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, limits[1]))
+        with pytest.raises(LessonError) as err:
+            checkpoint.save(path, Tudui(), classes=CIFAR10_CLASSES, epoch=2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert str(err.value) == (f"could not write {path}: file too large (over the file system's or the process's "
+                              "size limit, ulimit -f) (File too large) (the previous file is unchanged)")
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]
+
+
+@pytest.mark.parametrize("under", ["a_file/ckpt.pth", "a_file/sub/ckpt.pth"])
+def test_save_under_a_file_is_not_a_folder(tmp_path, tudui, under):
+    (tmp_path / "a_file").write_text("a file where a folder should be")
+    with pytest.raises(LessonError) as err:
+        checkpoint.save(tmp_path / under, tudui, classes=CIFAR10_CLASSES)
+    assert str(err.value) == f"could not write {tmp_path / under}: not a folder ({tmp_path / 'a_file'} is a file)"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
+def test_save_into_a_read_only_folder(tmp_path, tudui):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(LessonError, match=r"could not write .*ckpt\.pth: permission denied$"):
+            checkpoint.save(folder / "ckpt.pth", tudui, classes=CIFAR10_CLASSES)
+    finally:
+        folder.chmod(0o755)
+    assert not list(folder.iterdir())
 
 
 def test_round_trip_gives_identical_outputs(tmp_path, tudui):
@@ -239,3 +297,49 @@ def test_saved_checkpoint_is_readable_by_others(tmp_path):
 
     path = checkpoint.save(tmp_path / "c.pth", Tudui(), classes=list("abcdefghij"))
     assert path.stat().st_mode & 0o044 == 0o044
+
+
+# ---------------------------------------------------------------- crafted and diverged files
+
+def test_allow_listed_layers_planted_as_hooks_are_refused(tmp_path):
+    """Made only of allow-listed classes, so weights_only reads it; state_dict() or forward() would call the hook."""
+    for kind in ("_state_dict_hooks", "_forward_hooks"):
+        tudui = Tudui()
+        getattr(tudui.model[0], kind)[0] = nn.Linear(1, 1)
+        path = tmp_path / f"{kind}.pth"
+        torch.save(tudui, path)
+        with pytest.raises(LessonError) as err:
+            checkpoint.load_tudui(path)
+        assert str(err.value) == (f"refused {path}: it carries hooks (model.0.{kind}), which no saved model needs "
+                                  "(a crafted file; nothing was run)")
+
+
+def test_any_failure_while_rebuilding_is_one_line(tmp_path):
+    tudui = Tudui()
+    tudui.__dict__["_modules"] = {"model": torch.zeros(2)}  # a tensor where a layer should be
+    path = tmp_path / "broken.pth"
+    torch.save(tudui, path)
+    with pytest.raises(LessonError) as err:
+        checkpoint.load(path)
+    assert str(err.value) == (f"{path} holds something that breaks while the model is rebuilt (AttributeError: "
+                              "'Tensor' object has no attribute 'named_modules'): a damaged or crafted file")
+
+
+def test_class_names_that_are_not_words(tmp_path, tudui):
+    path = tmp_path / "odd_classes.pth"
+    torch.save({"model": tudui.state_dict(), "classes": torch.arange(10)}, path)
+    with pytest.raises(LessonError, match=r"odd_classes\.pth: its class names are not a list of words \(Tensor\)"):
+        checkpoint.load_tudui(path)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_inf_weights_are_refused(tmp_path, tudui, bad):
+    state = tudui.state_dict()
+    state["model.7.weight"][3, 5] = bad  # one weight of 65,536 is enough to make every output NaN
+    path = checkpoint.save(tmp_path / "diverged.pth", Tudui(), classes=CIFAR10_CLASSES)
+    torch.save({"model": state, "classes": CIFAR10_CLASSES}, path)
+    with pytest.raises(LessonError) as err:
+        checkpoint.load_tudui(path)
+    assert str(err.value) == (f"{path} holds NaN/inf weights (e.g. model.7.weight): the training that wrote it "
+                              "diverged; retrain with a lower --lr")
+    checkpoint.check_finite({"steps": torch.tensor(3), "w": torch.ones(2)}, path)  # finite, integers: no error

@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 from PIL import Image
 
-from kit import checkpoint, common
+from kit import checkpoint, common, images
 import p32_test
 from conftest import CHILD_ENV, REPO, tb_tags
 from kit.data import CIFAR10_CLASSES, SyntheticCIFAR10
 from model import Tudui
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
+TRANSFORM = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),  # the course's, as in P32
+                                            torchvision.transforms.ToTensor()])
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +46,7 @@ def predict(tmp_path, capsys, *args):
 
 def rgb_at(path, x, y):
     """The pixel the model sees at (x, y) of the 32x32 input, as 0..255 integers."""
-    image, _ = p32_test.open_image(path)
-    tensor = p32_test.transform(image)  # (3, 32, 32)
+    tensor = TRANSFORM(images.open_image(path))  # (3, 32, 32)
     return tuple(round(v * 255) for v in tensor[:, y, x].tolist())
 
 
@@ -119,7 +121,7 @@ def test_folder_of_every_kind_is_predicted_and_logged(tmp_path, capsys, ckpt):
     (tmp_path / "zoo" / "notes.txt").write_text("not an image, and not named like one: skipped")
     out, rows, run = predict(tmp_path, capsys, tmp_path / "zoo", "--checkpoint", ckpt, "--batch-size", "5")
     assert set(rows) == set(expect) and set(rows.values()) <= set(CIFAR10_CLASSES)
-    assert "refused" not in out and "notes.txt" not in out
+    assert "refused" not in out and "notes.txt" not in out and "warning" not in out  # CIFAR-10's classes
     assert "animated.gif: 3 frames (animated); using the first" in out
     assert f"{len(expect)} image(s) predicted" in out
     # the course's steps, on the first file
@@ -302,6 +304,15 @@ def bad_checkpoints(folder, course_files):
     checkpoint.save(folder / "five_outputs.pth", Tudui(5), classes=CIFAR10_CLASSES)  # 10 names, 5 outputs
     torch.save({"rm -rf": Evil()}, folder / "evil.pth")
     (folder / "text.pth").write_text("not a checkpoint")
+    diverged = Tudui().state_dict()
+    diverged["model.8.bias"][2] = float("nan")
+    checkpoint.atomic_save({"model": diverged, "classes": CIFAR10_CLASSES}, folder / "diverged.pth")
+    hooked = Tudui()
+    hooked._state_dict_hooks[0] = torch.nn.Conv2d(1, 1, 1)  # allow-listed, so weights_only reads it
+    torch.save(hooked, folder / "hooked.pth")
+    broken = Tudui()
+    broken.model.__dict__["_modules"] = torch.ones(3)  # breaks state_dict() with an AttributeError
+    torch.save(broken, folder / "broken.pth")
     return {
         "other_arch": (folder / "other_arch.pth", "does not hold a Tudui: missing model.0.weight"),
         "wider": (folder / "wider.pth", "different shapes: model.7.weight (128, 1024) (Tudui has (64, 1024))"),
@@ -310,6 +321,10 @@ def bad_checkpoints(folder, course_files):
         "evil": (folder / "evil.pth", "nothing from the file was run"),
         "text": (folder / "text.pth", "is not a readable PyTorch checkpoint"),
         "missing": (folder / "missing.pth", "does not exist"),
+        "diverged": (folder / "diverged.pth", "holds NaN/inf weights (e.g. model.8.bias): the training that wrote it "
+                                              "diverged; retrain with a lower --lr"),
+        "hooked": (folder / "hooked.pth", "it carries hooks (_state_dict_hooks), which no saved model needs"),
+        "broken": (folder / "broken.pth", "holds something that breaks while the model is rebuilt (AttributeError"),
     }
 
 
@@ -341,20 +356,75 @@ def test_default_is_newest_best_pth_and_the_shipped_samples(tmp_path, capsys, mo
 
 # ---------------------------------------------------------------- end to end with P27
 
-P27 = REPO / "lessons" / "p27_train.py"
-
-
 def test_model_trained_by_p27_beats_chance_on_its_own_test_images(tmp_path, capsys):
-    subprocess.run([sys.executable, str(P27), "--quick", "--dataset", "synthetic", "--logdir", str(tmp_path / "logs"),
-                    "--checkpoint-dir", str(tmp_path / "ckpt")], check=True, timeout=300, cwd=tmp_path)
+    import p27_train
+
+    p27_train.main(["--quick", "--dataset", "synthetic", "--logdir", str(tmp_path / "logs"),
+                    "--checkpoint-dir", str(tmp_path / "ckpt")])
+    capsys.readouterr()
     test_set = SyntheticCIFAR10(200, seed=1)  # the test split's seed: images the model did not train on
     folder = tmp_path / "synthetic"
     folder.mkdir()
     for i in range(len(test_set)):
         pixels = test_set.data[i].permute(1, 2, 0).numpy()  # (3, 32, 32) -> (32, 32, 3) uint8
         Image.fromarray(pixels).save(folder / f"{i:03d}_{test_set.targets[i]}.png")
-    out, rows, _ = predict(tmp_path, capsys, folder, "--checkpoint", tmp_path / "ckpt" / "best.pth")
+    out, rows, run = predict(tmp_path, capsys, folder, "--checkpoint", tmp_path / "ckpt" / "best.pth")
     assert f"10 classes: {', '.join(SyntheticCIFAR10.classes)}" in out
+    warning = [line for line in out.splitlines() if "synthetic shapes" in line]
+    assert len(warning) == 1 and warning[0].startswith("warning: ") and "cannot classify photos" in warning[0]
+    assert "put CIFAR-10 in data/ and run `python lessons/p27_train.py`" in warning[0]
+    assert "--dataset folder --data-root DIR" in warning[0]
+    assert run.name.endswith("-synthetic")  # and its TensorBoard run says so
     assert len(rows) == 200
     correct = sum(rows[f] == SyntheticCIFAR10.classes[int(f[4:-4])] for f in rows)
     assert correct / len(rows) > 0.2, f"{correct}/200 right; chance is 10%"
+
+
+# ---------------------------------------------------------------- the course's test.py, and the printed table
+
+COURSE_LINES = ["image_path = ", "image = Image.open(image_path)", "print(image)", "image = images.to_rgb(image)",
+                "transform = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),",
+                "torchvision.transforms.ToTensor()])", "image = transform(image)", "print(image.shape)",
+                "checkpoint.load_tudui(", "print(model)", "image = torch.reshape(image, (1, 3, 32, 32))",
+                "model.eval()", "with torch.no_grad():", "output = model(image", "print(output)",
+                "print(output.argmax(1))"]
+
+
+def test_the_course_lines_in_order():
+    text = (REPO / "lessons" / "p32_test.py").read_text(encoding="utf-8")
+    code = text[text.index('"""', 10):]  # after the docstring
+    positions = [code.find(line) for line in COURSE_LINES]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(COURSE_LINES, positions))
+    assert len(text.splitlines()) <= 200 and len(p32_test.__doc__.strip().splitlines()) <= 15
+
+
+def test_the_course_steps_are_printed_on_the_first_image(tmp_path, capsys, ckpt):
+    Image.new("RGBA", (40, 20), (255, 0, 0, 128)).save(tmp_path / "a.png")
+    Image.new("RGB", (32, 32), BLUE).save(tmp_path / "b.png")
+    out, rows, _ = predict(tmp_path, capsys, tmp_path / "a.png", tmp_path / "b.png", "--checkpoint", ckpt)
+    steps = out[:out.index("\nfile ")].splitlines()
+    steps = steps[steps.index(f"the course's test.py, step by step, on {tmp_path / 'a.png'}:") + 1:]
+    assert re.fullmatch(r"<PIL\.PngImagePlugin\.PngImageFile image mode=RGBA size=40x20 at 0x[0-9A-Fa-f]+>", steps[0])
+    assert steps[1] == "torch.Size([3, 32, 32])" and steps.count("torch.Size([1, 3, 32, 32])") == 1
+    assert re.fullmatch(r"tensor\(\[\[(\s*-?\d+\.\d+(e[-+]\d+)?,?){10}\]\]\)", " ".join(
+        steps[steps.index("torch.Size([1, 3, 32, 32])") + 1:-2]))  # print(output): 10 numbers
+    index = re.fullmatch(r"tensor\(\[(\d)\]\)", steps[-2]).group(1)  # print(output.argmax(1))
+    assert steps[-1] == f"output.argmax(1) is class {index}: {CIFAR10_CLASSES[int(index)]}"
+    assert rows["a.png"] == CIFAR10_CLASSES[int(index)]  # the same answer as in the table
+
+
+def test_the_table_aligns_wide_characters(tmp_path, capsys):
+    names = ["飞机", "汽车", "鸟", "猫", "鹿", "狗", "青蛙", "马", "船", "卡车"]  # CIFAR-10 in Chinese
+    ckpt = checkpoint.save(tmp_path / "zh.pth", Tudui(), classes=names)
+    folder = tmp_path / "照片"
+    folder.mkdir()
+    for i, name in enumerate(["小猫咪.png", "a.png", "dog_狗.jpg"]):
+        Image.new("RGB", (32, 32), (40 * i, 100, 200)).save(folder / name)
+    out, rows, _ = predict(tmp_path, capsys, folder, "--checkpoint", ckpt)
+    assert set(rows) == {"小猫咪.png", "a.png", "dog_狗.jpg"} and set(rows.values()) <= set(names)
+    table = out[out.index("\nfile ") + 1:].splitlines()[:4]
+    columns = lambda line, text: images.width(line[:line.index(text)])  # noqa: E731  on screen, not in characters
+    assert len({columns(line, label) for line, label in zip(table, ["prediction", *rows.values()])}) == 1, table
+    assert len({columns(line, top3) for line, top3 in zip(table, ["top-3", *[
+        line.split("  ")[-1] for line in table[1:]]])}) == 1, table
+    assert images.width("小猫咪.png") == 10 and images.width("e\u0301") == 1  # an accent takes no column
