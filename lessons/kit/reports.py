@@ -10,12 +10,13 @@ their glyphs: a CJK font when the system has one; otherwise the pictures label c
 and a TEXT card `class_legend` says which number is which name (TensorBoard's browser shows any script).
 """
 import re
-import unicodedata
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
 from torchvision.transforms.functional import pil_to_tensor
+
+from kit.images import width
 
 # Fonts with CJK glyphs, where Linux (Noto, WenQuanYi), Windows and macOS keep them.
 CJK_FONTS = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -66,11 +67,6 @@ def final_report(writer, tudui, test_data, classes, confusion, step):
     with torch.no_grad():
         predicted = tudui(imgs.to(next(tudui.parameters()).device)).argmax(1).cpu()
     writer.add_image("test_predictions", predictions_image(imgs, targets, predicted, labels, font), step)
-
-
-def width(text):
-    """Columns a string takes in a terminal: Chinese, Japanese and Korean characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def label_font(classes, candidates=None):

@@ -117,6 +117,7 @@ class Run:
         returns (total_train_step, total_test_step) to continue from."""
         ckpt, path = self.ckpt, self.ckpt_path
         checkpoint.check_compatible(tudui, ckpt["model"], path)
+        checkpoint.check_finite(ckpt["model"], path)
         tudui.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])  # momentum buffers go to the parameters' device
         set_rng_states(ckpt["rng"], train_dataloader)
