@@ -18,7 +18,7 @@ from pathlib import Path
 # lessons/ there already, and `python -m lessons` (run from the repo root) needs it too.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kit import tour  # noqa: E402
+from kit import common, tour  # noqa: E402  (kit.common imports no torch: the list and the tour start at once)
 from kit.catalog import LESSONS  # noqa: E402
 
 
@@ -41,24 +41,7 @@ def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     print("Run all:   python -m lessons tour --quick", file=out)
 
 
-def count(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def seconds(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
-
-
-def main(argv=None, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
-    for stream in (sys.stdout, sys.stderr):  # a console that cannot show Chinese gets '?' instead of a crash
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="replace")
+def parser():
     p = argparse.ArgumentParser(prog="python -m lessons", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="{list,tour,run}")
@@ -75,16 +58,19 @@ def main(argv=None, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
                    help="passed to the lessons that load data (default: theirs, auto)")
     t.add_argument("--data-root", type=Path, help="passed to the lessons that load data")
     t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="passed to every lesson")
-    t.add_argument("--jobs", "-j", type=count, help="lessons at a time (default: 2 with --quick, else 1)")
-    t.add_argument("--timeout", type=seconds, help="seconds before a lesson counts as hung and is stopped "
-                                                   "(default: 180 with --quick, else none)")
+    t.add_argument("--jobs", "-j", type=common.positive_int, help="lessons at a time (default: 2 with --quick, else 1)")
+    t.add_argument("--timeout", type=common.positive_float,
+                   help="seconds before a lesson counts as hung and is stopped (default: 180 with --quick, else none)")
     t.add_argument("--verbose", "-v", action="store_true", help="show every lesson's output, not only failures'")
 
     r = sub.add_parser("run", help="run one lesson by number (27, P27) or script name, with its own flags")
     r.add_argument("lesson", help="27, P27, or a script name such as p23_nn_loss_network")
     r.add_argument("args", nargs=argparse.REMAINDER, help="the lesson's own flags, after --")
+    return p
 
-    args = p.parse_args(argv)
+
+def main(argv=None, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
+    args = parser().parse_args(argv)
     if args.command in (None, "list"):
         list_lessons(lessons, lessons_dir)
         return 0
@@ -94,4 +80,4 @@ def main(argv=None, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -125,3 +125,117 @@ def test_train_transform_applies_to_train_only():
     raw = data.SyntheticCIFAR10(data.QUICK_TRAIN, seed=0)
     assert torch.equal(d.train_set[0][0], raw[0][0].flip(-1))
     assert d.test_set.transform is None
+
+
+# ---------------------------------------------------------------- one download at a time
+
+HOLDER = """
+import sys, time
+from kit import locks
+with locks.hold(sys.argv[1], "data folder"):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+    print(time.time(), flush=True)  # just before it lets go
+"""
+
+
+def test_a_download_waits_for_another_process_downloading_into_the_same_folder(monkeypatch, tmp_path, capsys):
+    """Another process holds data/ (as while it downloads): ours waits for it, says for whom, then goes on."""
+    import subprocess
+    import sys
+    import time
+
+    from conftest import CHILD_ENV
+
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), "1.5"], stdout=subprocess.PIPE,
+                             text=True, env=CHILD_ENV)
+    assert other.stdout.readline() == "holding\n"
+    downloads = []
+
+    def fake_cifar10(root, train, transform, download=False):
+        if not download:
+            raise RuntimeError("Dataset not found or corrupted.")
+        downloads.append(time.time())
+        return [train]
+
+    monkeypatch.setattr(data.torchvision.datasets, "CIFAR10", fake_cifar10)
+    assert data.cifar10(tmp_path, []) == ([True], [False])
+    let_go = float(other.stdout.readline())
+    other.wait(timeout=30)
+    assert len(downloads) == 2 and min(downloads) >= let_go  # only after the other process let go
+    out = capsys.readouterr().out
+    assert out == f"waiting for process {other.pid}, which is using the data folder {tmp_path} ...\n"
+
+
+def fake_cifar_archive(folder, monkeypatch):
+    """A tiny archive laid out as cifar-10-python.tar.gz, and torchvision's checksums set to match it."""
+    import hashlib
+    import io
+    import pickle
+    import tarfile
+
+    import numpy as np
+
+    cls = data.torchvision.datasets.CIFAR10
+    md5 = lambda blob: hashlib.md5(blob).hexdigest()  # noqa: E731
+    files, train_list, test_list = {}, [], []
+    for name, target in [(n, train_list) for n, _ in cls.train_list] + [(n, test_list) for n, _ in cls.test_list]:
+        batch = {"data": np.full((4, 3072), 7, dtype=np.uint8), "labels": [0, 1, 2, 3]}
+        files[name] = pickle.dumps(batch)
+        target.append([name, md5(files[name])])
+    files["batches.meta"] = pickle.dumps({"label_names": data.CIFAR10_CLASSES})
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for name, blob in files.items():
+            info = tarfile.TarInfo(f"{cls.base_folder}/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    (folder / cls.filename).write_bytes(archive.getvalue())
+    monkeypatch.setattr(cls, "train_list", train_list)
+    monkeypatch.setattr(cls, "test_list", test_list)
+    monkeypatch.setattr(cls, "meta", {**cls.meta, "md5": md5(files["batches.meta"])})
+    monkeypatch.setattr(cls, "tgz_md5", md5(archive.getvalue()))
+
+
+def test_an_archive_copied_into_data_by_hand_is_used_without_a_network(monkeypatch, tmp_path):
+    """The README's promise: put cifar-10-python.tar.gz in data/, and no download is tried."""
+    import torchvision.datasets.utils as tv_utils
+
+    fake_cifar_archive(tmp_path, monkeypatch)
+    monkeypatch.setattr(tv_utils, "_urlretrieve", lambda *a, **k: pytest.fail("tried to download"))
+    train_set, test_set = data.cifar10(tmp_path, [])
+    assert len(train_set) == 20 and len(test_set) == 4 and train_set.classes == data.CIFAR10_CLASSES
+    assert (tmp_path / "cifar-10-batches-py" / "data_batch_1").is_file()
+
+
+# ---------------------------------------------------------------- a broken image in --dataset folder
+
+def folder_with_bad_images(root):
+    make_folder(root, modes=("RGB",))
+    Image.new("RGB", (64, 64), 50).save(root / "train" / "cats" / "photo.jpg")
+    truncated = root / "train" / "cats" / "photo.jpg"
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    (root / "train" / "dogs" / "notes.jpg").write_text("not a picture, despite its name")
+    return truncated, root / "train" / "dogs" / "notes.jpg"
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_a_broken_image_stops_with_one_line_naming_it(tmp_path, num_workers):
+    truncated, text_file = folder_with_bad_images(tmp_path)
+    d = data.load_data(args(dataset="folder", data_root=tmp_path, batch_size=8, num_workers=num_workers))
+    with pytest.raises(LessonError) as e:
+        for _ in d.train_loader:
+            pass
+    message = str(e.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert message.startswith((f"{truncated} is not a readable image (", f"{text_file} is not a readable image ("))
+    assert message.endswith("): delete or replace it")
+
+
+def test_each_kind_of_broken_image_is_named_with_its_cause(tmp_path):
+    truncated, text_file = folder_with_bad_images(tmp_path)
+    with pytest.raises(LessonError, match=r"photo\.jpg is not a readable image \(Truncated File Read\)"):
+        data.load_image(truncated)
+    with pytest.raises(LessonError, match=r"notes\.jpg is not a readable image \(not a picture format PIL knows\)"):
+        data.load_image(text_file)
+    assert data.load_image(tmp_path / "test" / "cats" / "0.png").mode == "RGB"

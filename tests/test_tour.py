@@ -251,3 +251,48 @@ def test_p32_gets_the_newest_best_checkpoint_of_the_tour(tmp_path, monkeypatch, 
     assert rc == 0, capsys.readouterr().out
     argv = {name: args for name, args, _ in records(record)}
     assert argv["p32_test.py"][-2:] == ["--checkpoint", str(tmp_path / "ck" / "p27" / "best.pth")]
+
+
+# ---------------------------------------------------------------- what the tour says: at once, data, TensorBoard
+
+def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(tmp_path, monkeypatch, capsys):
+    rows, _ = fake_lessons(tmp_path, monkeypatch, {
+        "p90_data.py": "print('warning: CIFAR-10 is not in data and could not be downloaded (offline); "
+                       "using the built-in synthetic data set instead (runs marked -synthetic)'); time.sleep(1)",
+        "p91_nodata.py": "time.sleep(1)",
+    }, flags={"p90_data.py": DATA})
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["tour", "--quick", "--jobs", "2", "--logdir", "logs", "--data-root", "no-cifar-here"],
+                  lessons=rows, lessons_dir=tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 0
+    assert lines[0].startswith("Touring 2 lessons, quick mode, 2 at a time; logs in ")
+    assert lines[1] == ("Data: CIFAR-10 is not in no-cifar-here: the first lesson downloads it (170 MB); without a "
+                        "network every lesson uses the built-in synthetic shapes instead")
+    # named as soon as they start, before either ends (each takes a second)
+    assert lines[2] == "     ... running P90 p90_data.py, P91 p91_nodata.py (a line for each as it ends)"
+    assert lines[3].startswith("P90 ") and lines[4].startswith("P91 ")
+    assert lines[-2] == ("Data used: the synthetic shapes, not CIFAR-10, in 1 lesson (P90): CIFAR-10 is not in "
+                         "no-cifar-here and could not be downloaded (their TensorBoard runs end in -synthetic)")
+    assert lines[-1].startswith(f'TensorBoard: tensorboard --logdir "{tmp_path / "logs"}"')
+
+
+def test_the_tour_says_cifar10_is_there_when_it_is(tmp_path, monkeypatch, capsys):
+    rows, _ = fake_lessons(tmp_path, monkeypatch, {"p90_data.py": ""}, flags={"p90_data.py": DATA})
+    (tmp_path / "data" / "cifar-10-batches-py").mkdir(parents=True)
+    assert cli.main(["tour", "--logdir", str(tmp_path / "logs"), "--data-root", str(tmp_path / "data")],
+                    lessons=rows, lessons_dir=tmp_path) == 0
+    out = capsys.readouterr().out
+    assert f"\nData: CIFAR-10 from {tmp_path / 'data'}\n" in out and f"\nData used: CIFAR-10 from {tmp_path / 'data'}\n" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["tour", "--timeout", "-1"], "argument --timeout: must be more than 0 (and finite), got -1"),
+    (["tour", "--jobs", "0"], "argument --jobs/-j: must be at least 1, got 0"),
+    (["tour", "-j", "two"], "argument --jobs/-j: 'two' is not a whole number"),
+])
+def test_tour_flags_out_of_range_are_one_argparse_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.splitlines()[-1] == f"python -m lessons tour: error: {message}"

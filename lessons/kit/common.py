@@ -8,14 +8,18 @@ Read it once; the lessons then use it in three lines:
 """
 import argparse
 import contextlib
+import errno
+import functools
 import os
 import random
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
-import torch
+# No torch at import time: `python -m lessons` uses this module's flag types and must start at once;
+# the few functions below that need torch import it where they use it.
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
@@ -27,9 +31,24 @@ DOWNLOAD_TIMEOUT = 15  # seconds without a byte before a download gives up
 class LessonError(Exception):
     """Bad input (a missing file, a wrong checkpoint...): shown as one line, no traceback."""
 
+    def __init__(self, message=""):
+        # a DataLoader worker's LessonError is rebuilt in the main process from "Caught LessonError in DataLoader
+        # worker process 0.\nOriginal Traceback ...\nkit.common.LessonError: <message>": keep the one line
+        if isinstance(message, str) and message.startswith("Caught LessonError"):
+            message = message.rstrip().rpartition("LessonError: ")[2]
+        super().__init__(message)
+
+
+def console_safe():
+    """A console that cannot show Chinese (English Windows, output redirected) shows '?' instead of crashing."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
 
 def run(main):
     """The `__main__` guard's body: a LessonError becomes one line on stderr and exit code 1; Ctrl-C exits 130."""
+    console_safe()
     try:
         sys.exit(main())
     except LessonError as e:
@@ -104,12 +123,14 @@ def download_timeout(seconds=DOWNLOAD_TIMEOUT):
 
 
 def seed_everything(seed):
+    import torch
     random.seed(seed)
     torch.manual_seed(seed)  # also seeds CUDA
 
 
 def get_device(name="auto"):
     """`auto` picks CUDA, then Apple's MPS, then the CPU; asking for one that is absent is an error."""
+    import torch
     cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
     if name == "auto":
         name = "cuda" if cuda else "mps" if mps else "cpu"
@@ -120,6 +141,7 @@ def get_device(name="auto"):
 
 def device_name(device):
     """The hardware in words, for honest timings."""
+    import torch
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
@@ -127,22 +149,91 @@ def device_name(device):
     return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
-def writer(lesson, args, *, synthetic=False):
-    """A fresh SummaryWriter under logs/<lesson>/<time>[-synthetic].
+def writer(lesson, args, *, synthetic=False, run_dir=None, purge_step=None):
+    """A fresh SummaryWriter under logs/<lesson>/<time>[-synthetic] (or, with run_dir, that run continued).
 
     A new folder for every run, so a re-run never mixes its points into an old run's curves.
     Use it in a `with` block: it is closed (and flushed to disk) even when the lesson fails.
+    Logs that cannot be written (--logdir is a file, permission denied, disk full) end the lesson
+    with one line naming the folder and the cause, also when TensorBoard's writer thread met it.
     """
+    if run_dir is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S") + ("-synthetic" if synthetic else "")
+        run_dir = Path(args.logdir) / lesson / stamp
+        n = 1
+        while run_dir.exists():  # two runs in one second
+            n += 1
+            run_dir = run_dir.with_name(f"{stamp}-{n}")
+        try:
+            run_dir.mkdir(parents=True)
+        except OSError as e:
+            raise _cannot_write(args.logdir, e, run_dir) from None
+    return _writer_class()(str(run_dir), purge_step=purge_step)
+
+
+# SummaryWriter writes event files in a background thread. A write that fails there (disk full) is kept
+# and raised again by the next add_*, flush or close in the lesson, where Writer makes it one line; the
+# thread itself would also die with a traceback on stderr: this hook keeps it quiet.
+def _quiet_writer_thread():
+    previous = threading.excepthook
+    if getattr(previous, "kit_writer_hook", False):
+        return
+
+    def hook(hook_args):
+        if not (isinstance(hook_args.exc_value, OSError) and _from_tensorboard(hook_args.exc_value)):
+            previous(hook_args)
+
+    hook.kit_writer_hook = True
+    threading.excepthook = hook
+
+
+def _from_tensorboard(error):
+    """Did this error come out of TensorBoard's code (its event files), not the lesson's own?"""
+    tb = error.__traceback__
+    while tb and "tensorboard" not in Path(tb.tb_frame.f_code.co_filename).parts:
+        tb = tb.tb_next
+    return tb is not None
+
+
+def _cannot_write(folder, error, path=None):
+    """One line for a TensorBoard folder that cannot be written (at path, inside it): the cause in words."""
+    folder, path = Path(folder), Path(path or folder)
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    cause = f"{blocker} is a file, not a folder" if blocker else {
+        errno.ENOSPC: "the disk is full", errno.EFBIG: "file too large (the disk is full, or a file size limit)",
+        errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
+    }.get(error.errno, error.strerror or str(error))
+    return LessonError(f"cannot write TensorBoard logs in {folder}: {cause} (choose another --logdir)")
+
+
+@functools.cache
+def _writer_class():
     from torch.utils.tensorboard import SummaryWriter  # imported late: it takes a second
 
-    stamp = time.strftime("%Y%m%d-%H%M%S") + ("-synthetic" if synthetic else "")
-    run_dir = Path(args.logdir) / lesson / stamp
-    n = 1
-    while run_dir.exists():  # two runs in one second
-        n += 1
-        run_dir = run_dir.with_name(f"{stamp}-{n}")
-    run_dir.mkdir(parents=True)
-    return SummaryWriter(str(run_dir))
+    class Writer(SummaryWriter):
+        def __init__(self, log_dir, **kw):
+            _quiet_writer_thread()
+            try:
+                super().__init__(log_dir, **kw)  # writes the event file's first record
+            except OSError as e:
+                raise _cannot_write(log_dir, e) from None
+
+        def close(self):
+            try:
+                super().close()
+            except OSError as e:
+                raise _cannot_write(self.log_dir, e) from None
+
+        def __exit__(self, exc_type, error, tb):
+            try:
+                self.close()
+            except LessonError:
+                if error is None:  # else the lesson's own error (or Ctrl-C) is the one to show
+                    raise
+            if isinstance(error, OSError) and _from_tensorboard(error):  # an add_* call met the failure
+                raise _cannot_write(self.log_dir, error) from None
+
+    return Writer
 
 
 def tensorboard_hint(writer):

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 import torch
 import torchvision
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
+from kit import locks
 from kit.common import LessonError, download_timeout
 
 QUICK_TRAIN, QUICK_TEST = 2048, 512
@@ -69,7 +71,7 @@ def load_datasets(args, train_transform=None):
         try:
             train_set, test_set = cifar10(args.data_root, extra)
             name = "cifar10"
-        except (OSError, RuntimeError, ValueError) as e:  # offline, firewall, disk full, corrupt archive
+        except (OSError, RuntimeError, ValueError, LessonError) as e:  # offline, firewall, disk full, bad archive
             if name == "cifar10":
                 raise LessonError(f"CIFAR-10 could not be loaded or downloaded into {args.data_root}: {e}") from None
             print(f"warning: CIFAR-10 is not in {args.data_root} and could not be downloaded ({short(e)}); "
@@ -94,7 +96,10 @@ def cifar10(root, extra):
                 torchvision.datasets.CIFAR10(root, train=False, transform=transforms.ToTensor()))
     except RuntimeError:
         pass
-    with download_timeout():
+    # One download at a time into a folder: a second lesson (the tour runs two at once) waits, then finds
+    # the files there. A cifar-10-python.tar.gz copied into the folder by hand is used as it is:
+    # torchvision checks its md5 and extracts it without touching the network.
+    with locks.hold(root, "data folder", wait=True), download_timeout():
         return (torchvision.datasets.CIFAR10(root, train=True, transform=tf, download=True),
                 torchvision.datasets.CIFAR10(root, train=False, transform=transforms.ToTensor(), download=True))
 
@@ -108,12 +113,28 @@ def image_folder(root, extra):
         if not folder.is_dir():
             raise LessonError(f"no folder {folder} (--dataset folder wants ROOT/train/<class>/ and ROOT/test/<class>/)")
         try:
-            sets.append(torchvision.datasets.ImageFolder(folder, transform=transforms.Compose(tf)))
+            sets.append(torchvision.datasets.ImageFolder(folder, transform=transforms.Compose(tf), loader=load_image))
         except FileNotFoundError as e:  # no class folders, or no images in them
             raise LessonError(f"{folder}: {e}") from None
     if sets[0].classes != sets[1].classes:
         raise LessonError(f"{root}: train/ and test/ have different class folders")
     return sets
+
+
+def load_image(path):
+    """ImageFolder's own loader (open, then .convert('RGB')), naming the file that cannot be read.
+
+    A broken file (a truncated JPEG, a text file named .jpg) stops the lesson with one line naming it,
+    rather than being skipped: skipping would train on a set other than the folder, and the learner
+    would learn of it from a warning lost among the progress lines. Also from a DataLoader worker
+    (--num-workers 2): LessonError keeps its one line when the main process raises it again.
+    """
+    try:
+        with open(path, "rb") as f:
+            return Image.open(f).convert("RGB")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:  # what PIL raises for bad files
+        why = "not a picture format PIL knows" if isinstance(e, UnidentifiedImageError) else short(e)
+        raise LessonError(f"{path} is not a readable image ({why}): delete or replace it") from None
 
 
 def subset(dataset, n):

@@ -126,6 +126,8 @@ def expected_data(args):
                 "folder": f"your image folders in {root}"}[args.dataset]
     if (root / "cifar-10-batches-py").is_dir():
         return f"CIFAR-10 from {root}"
+    if (root / "cifar-10-python.tar.gz").is_file():
+        return f"CIFAR-10 from {root} (the first lesson unpacks cifar-10-python.tar.gz there)"
     return (f"CIFAR-10 is not in {root}: the first lesson downloads it (170 MB); "
             "without a network every lesson uses the built-in synthetic shapes instead")
 
@@ -147,7 +149,7 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
     print(f"Data: {expected_data(args)}", file=out, flush=True)
     t0 = last_output = time.perf_counter()
     pending, running, done = list(lessons), [], {}
-    printed = 0
+    printed, printed_any = 0, False  # the first lessons are named as soon as they start, not after 5 s
     try:
         while pending or running:
             for lesson in list(pending):  # start what may start, in course order
@@ -165,11 +167,12 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
                     done[job.lesson.script] = (job.lesson, job.status, job.seconds, job.text, job.cmd)
             while printed < len(lessons) and lessons[printed].script in done:  # report in course order
                 report(*done[lessons[printed].script], verbose=args.verbose, out=out)
-                printed, last_output = printed + 1, time.perf_counter()
-            if running and time.perf_counter() - last_output > 5:  # never silent for long
+                printed, printed_any, last_output = printed + 1, True, time.perf_counter()
+            if running and (not printed_any or time.perf_counter() - last_output > 5):  # never silent for long
                 names = ", ".join(f"{j.lesson.p} {j.lesson.script}" for j in running)
-                print(f"     ... running {names} ({time.perf_counter() - t0:.0f} s so far)", file=out, flush=True)
-                last_output = time.perf_counter()
+                when = f"{time.perf_counter() - t0:.0f} s so far" if printed_any else "a line for each as it ends"
+                print(f"     ... running {names} ({when})", file=out, flush=True)
+                printed_any, last_output = True, time.perf_counter()
             if running:
                 time.sleep(0.05)
     except KeyboardInterrupt:
@@ -186,11 +189,12 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
           file=out)
     fell_back = [done[s][0].p for s in scripts if SYNTHETIC_WARNING in done[s][3]]
     if fell_back:
-        print(f"Data: the synthetic shapes, not CIFAR-10, in {len(fell_back)} lessons ({', '.join(fell_back)}): "
+        lessons_ = f"{len(fell_back)} lesson{'s' if len(fell_back) > 1 else ''} ({', '.join(fell_back)})"
+        print(f"Data used: the synthetic shapes, not CIFAR-10, in {lessons_}: "
               f"CIFAR-10 is not in {args.data_root or DATA_DIR} and could not be downloaded "
               "(their TensorBoard runs end in -synthetic)", file=out)
     else:
-        print(f"Data: {expected_data(args)}", file=out)
+        print(f"Data used: {expected_data(args)}", file=out)
     logdir = str(Path(args.logdir).resolve())
     print(f'TensorBoard: tensorboard --logdir "{logdir}"      then open http://localhost:6006', file=out, flush=True)
     return 1 if failed else 0
