@@ -1,35 +1,28 @@
 """P15 DataLoader的使用 (Using DataLoader)
 
-    python lessons/p15_dataloader.py            # add --quick for a 3-batch smoke run
-    tensorboard --logdir logs/p15_dataloader    # then open http://localhost:6006
+    python lessons/p15_dataloader.py            # --quick: 3 batches per epoch, 500 test images
+    tensorboard --logdir logs/p15_dataloader
 
-A Dataset hands out one (image, target) pair at a time; a DataLoader deals them out in batches,
-like cards from a deck. The note's four parameters, each with an effect you can see:
-  batch_size   how many per batch: imgs (64, 3, 32, 32) and targets (64,)
-  shuffle      a new order every epoch: epoch 0 and epoch 1 start with different targets
-  num_workers  how many extra processes load batches; 0 = the main process does it. Workers pay
-               off over long epochs of slow loading (decoding JPEGs) on spare cores; for a few
-               batches, starting them costs more than they save: the script times both. On Windows,
-               num_workers > 0 needs the `if __name__ == "__main__":` guard (else BrokenPipeError).
-  drop_last    the note's 100 cards dealt 3 at a time: keep the last single card or drop it
-
-TensorBoard, IMAGES tab:
-  Epoch: 0, Epoch: 1   the batches of two epochs, one step per batch. Slide the step bar: at the
-                       same step the two epochs show different pictures, because shuffle=True.
-
-Differences from the course's dataloader.py:
-  - the data comes from the shared helper (offline it falls back to synthetic data)
-  - --steps limits the batches logged per epoch (the course logs all 156)
-  - the shuffle is seeded (--seed), so a run can be repeated
-  - added the note's 100-cards example and a num_workers timing, so every parameter shows an effect
+A DataLoader deals a Dataset's (img, target) pairs out in batches. Printed: the first image's shape
+and class, then the note's parameters, each with its effect: batch_size (imgs (64, 3, 32, 32)),
+shuffle (the two epochs start with different targets), drop_last (the note's 100 cards dealt 3 at a
+time, then the test set: the short last batch kept or dropped), num_workers (0 and 2 worker
+processes, timed; on Windows more than 0 needs the `if __name__ == "__main__":` guard).
+TensorBoard, IMAGES: `Epoch: 0` and `Epoch: 1`, one step per batch; at one step the two epochs
+show different pictures, because shuffle=True.
+Differences from the course's dataloader.py: --steps batches per epoch (default 10; the course
+logs all 156); the shuffle is seeded (--seed), so a run repeats.
 """
 import time
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from kit import common
-from kit.data import load_data
+from kit.data import load_data, loader_options
+
+# --quick keeps 500 of its 512 test images: 512 is 8 batches of 64, with nothing for drop_last to drop
+QUICK_IMAGES = 500
 
 
 def main(argv=None):
@@ -40,29 +33,30 @@ def main(argv=None):
     common.seed_everything(args.seed)
 
     data = load_data(args)
-    test_data = data.test_set  # the course uses the test set: smaller, and no training happens here
+    # the course uses the test set: smaller, and no training happens here
+    test_data = Subset(data.test_set, range(min(QUICK_IMAGES, len(data.test_set)))) if args.quick else data.test_set
+
+    test_loader = DataLoader(dataset=test_data, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                             generator=torch.Generator().manual_seed(args.seed),  # a repeatable shuffle
+                             **loader_options(args.num_workers))  # workers, if any, kept for the second epoch
 
     # the first sample in the data set: one image and its class index
     img, target = test_data[0]
     print(img.shape)  # torch.Size([3, 32, 32]): channels, height, width
     print(f"target {target}: {data.classes[target]}")
 
-    test_loader = DataLoader(dataset=test_data, batch_size=args.batch_size, shuffle=True,
-                             num_workers=args.num_workers, drop_last=True,
-                             generator=torch.Generator().manual_seed(args.seed))  # a repeatable shuffle
+    # drop_last, the note's example: 100 cards, 3 at a time; then the test set at the chosen batch size.
+    # Batching the indices counts the batches without loading an image, so no worker processes either.
+    for name, dataset, batch_size in (("cards", range(100), 3), ("images", range(len(test_data)), args.batch_size)):
+        for drop_last in (False, True):
+            batches = list(DataLoader(dataset, batch_size=batch_size, drop_last=drop_last))
+            last = f", the last has {len(batches[-1])}" if batches else ""  # none: fewer images than a batch
+            print(f"{len(dataset)} {name}, batch_size={batch_size}, drop_last={drop_last}: "
+                  f"{len(batches)} batches{last}")
 
-    # drop_last, the note's example: 100 cards, 3 at a time. range(100) is a fine data set too.
-    for drop_last in (False, True):
-        batches = list(DataLoader(range(100), batch_size=3, drop_last=drop_last))
-        print(f"100 cards, batch_size=3, drop_last={drop_last}: "
-              f"{len(batches)} batches, the last has {len(batches[-1])}")
-    # the same on our test set; batching the indices counts it without loading every image
-    for drop_last in (False, True):
-        batches = list(DataLoader(range(len(test_data)), batch_size=args.batch_size, drop_last=drop_last))
-        print(f"{len(test_data)} images, batch_size={args.batch_size}, drop_last={drop_last}: "
-              f"{len(batches)} batches, the last has {len(batches[-1])}")
-
-    # num_workers: the same batches loaded by the main process, then by 2 worker processes
+    # num_workers: the same batches loaded by the main process, then by 2 worker processes. Workers pay off
+    # over long epochs of slow loading (decoding JPEGs) on spare cores; for a few batches, starting them
+    # costs more than they save. One pass each, so not loader_options(): no second epoch to keep them for.
     for workers in (0, 2):
         loader = DataLoader(test_data, batch_size=args.batch_size, num_workers=workers)
         start = time.perf_counter()

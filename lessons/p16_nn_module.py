@@ -1,18 +1,14 @@
 """P16 神经网络的基本骨架-nn.Module的使用 (The skeleton of a network: nn.Module)
 
     python lessons/p16_nn_module.py
-    tensorboard --logdir logs/p16_nn_module    # then open http://localhost:6006
+    tensorboard --logdir logs/p16_nn_module
 
-Every network is a subclass of nn.Module: __init__ builds its layers (none yet), forward() says
-what happens to the input. Here forward adds 1, so 1.0 -> 2.0.
-You never call forward() yourself: `tudui(x)` goes through nn.Module.__call__, which runs any
-hooks and then forward(). The script shows the difference with a hook that prints a line.
-
-TensorBoard, GRAPHS tab: the traced forward, a single add between the input and the output.
-
-Differences from the course's nn_module.py:
-  - added the forward hook, to show what __call__ does around forward()
-  - added the graph in TensorBoard (the course only prints the output)
+Every network subclasses nn.Module: __init__ builds its layers (none yet), forward() says what
+happens to the input (here: add 1). Call the module, tudui(x), not tudui.forward(x):
+nn.Module.__call__ runs the hooks, then forward().
+Printed: tensor(2.), as in the course; then a forward hook's line, which appears for tudui(x) only.
+TensorBoard, GRAPHS: the traced forward, one add between the input and the output.
+Differences from the course's nn_module.py: the hook and the graph are added.
 """
 import warnings
 

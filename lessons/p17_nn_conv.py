@@ -1,27 +1,16 @@
-"""P17 卷积操作 (The convolution operation, F.conv2d)
+"""P17 卷积操作 (The convolution operation: F.conv2d)
 
     python lessons/p17_nn_conv.py
-    tensorboard --logdir logs/p17_nn_conv    # then open http://localhost:6006
+    tensorboard --logdir logs/p17_nn_conv
 
-The note's 5x5 input and 3x3 kernel through torch.nn.functional.conv2d. The kernel slides over
-the input; each output number is the sum of the 9 products under it.
-  stride   how far the kernel moves each time (right, and down at the end of a row)
-  padding  a border of zeros around the input, so the kernel can also sit on the edges
-
-Output size, per side (the docs' formula with dilation 1):
-    out = (in + 2 * padding - kernel) // stride + 1
-  stride 1:             (5 + 0 - 3) // 1 + 1 = 3
-  stride 2:             (5 + 0 - 3) // 2 + 1 = 2
-  stride 1, padding 1:  (5 + 2 - 3) // 1 + 1 = 5
-The script checks the formula against each result.
-
-TensorBoard, TEXT tab: input, kernel, output (stride 1), output2 (stride 2), output3 (padding 1),
-each as a table.
-
+The note's 5x5 input and 3x3 kernel: the kernel slides over the input, `stride` cells at a time, and
+each output number is the sum of the 9 products under it; `padding` adds a border of zeros first.
+Printed: output (stride 1), output2 (stride 2), output3 (padding 1), each checked against the size
+formula out = (in + 2 * padding - kernel) // stride + 1.
+TensorBoard, TEXT: input, kernel, output, output2, output3, each as a table.
 Differences from the course's nn_conv.py:
-  - float32 matrices, not integers: not every device convolves integers, and real layers are float (P19)
-  - the results are printed as plain lists with the size check, instead of the raw tensors
-  - added the matrices as tables in TensorBoard
+  - float32 matrices, not integers: layers are float (P18), and not every device convolves integers
+  - the results print as lists with the size check, not as raw tensors; the TEXT tables are added
 """
 import torch
 import torch.nn.functional as F

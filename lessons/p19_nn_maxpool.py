@@ -1,26 +1,17 @@
 """P19 神经网络-最大池化的使用 (Max pooling: nn.MaxPool2d)
 
-    python lessons/p19_nn_maxpool.py            # add --quick for a 3-batch smoke run
-    tensorboard --logdir logs/p19_nn_maxpool    # then open http://localhost:6006
+    python lessons/p19_nn_maxpool.py            # --quick: 3 batches
+    tensorboard --logdir logs/p19_nn_maxpool
 
-MaxPool2d(kernel_size=3) keeps the largest number of each 3x3 window. The window moves by
-stride, whose default is kernel_size, so windows do not overlap. On the note's 5x5 matrix:
-  ceil_mode=True   windows that hang over the edge are kept (max of what is inside) -> [[2, 3], [5, 1]]
-  ceil_mode=False  they are dropped: only the top-left window fits                  -> [[2]]
-Why pool: keep the strongest features while cutting the data. A (3, 32, 32) image becomes
-(3, 10, 10), a tenth of the numbers: (32 - 3) // 3 + 1 = 10.
-
-TensorBoard, IMAGES tab:
-  input    the batch as it went in, (64, 3, 32, 32)
-  output   the same batch after MaxPool2d(3), (64, 3, 10, 10): a coarse mosaic of the same pictures
-
-Differences from the course's nn_maxpool.py:
-  - dtype=torch.float32 on the matrix, the course's dtype trap: its integer matrix made the old
-    PyTorch fail with `"max_pool2d_with_indices_cpu" not implemented for 'Long'`.
-    Recent PyTorch pools integers on the CPU, but images and every layer with weights are float,
-    so make inputs float from the start
-  - both ceil_mode results are printed in one run (the course edits the flag between runs)
-  - the data comes from the shared helper; --steps limits the batches (the course logs all 157)
+MaxPool2d(kernel_size=3) keeps the largest number of each 3x3 window; stride defaults to kernel_size.
+Printed, on the note's 5x5 matrix: ceil_mode=True keeps the windows that hang over the edge
+-> [[2, 3], [5, 1]], ceil_mode=False drops them -> [[2]]; dilation=2 spreads a window's cells apart.
+Pooling keeps the strong features and cuts the data: an image (3, 32, 32) becomes (3, 10, 10).
+TensorBoard, IMAGES: input, and output after MaxPool2d(3): a coarse mosaic of the same pictures.
+Differences from the course's nn_maxpool.py (it pools the images only, with ceil_mode=False):
+  - the matrix is float32, as in the video: PyTorch then could not pool integers ('Long')
+  - both ceil_mode results and a dilation example are printed in one run
+  - --steps batches (default 10; the course logs all 157)
 """
 import torch
 from torch import nn
@@ -52,7 +43,9 @@ def main(argv=None):
                           [0, 1, 2, 3, 1],
                           [1, 2, 1, 0, 0],
                           [5, 2, 3, 1, 1],
-                          [2, 1, 0, 1, 1]], dtype=torch.float32, device=device)  # float: the dtype trap
+                          [2, 1, 0, 1, 1]], dtype=torch.float32, device=device)
+    # float32: the video's way out of "max_pool2d_with_indices_cpu" not implemented for 'Long'. Today's
+    # PyTorch pools integers on the CPU, but images and every layer with weights are float: start float.
     input = torch.reshape(input, (-1, 1, 5, 5))  # (5, 5) -> (1, 1, 5, 5): batch, channel, H, W
     print(input.shape, input.dtype)
 
@@ -60,6 +53,11 @@ def main(argv=None):
         tudui = Tudui(ceil_mode=ceil_mode).to(device)
         output = tudui(input)  # (1, 1, 5, 5) -> (1, 1, 2, 2) with ceil_mode=True, (1, 1, 1, 1) without
         print(f"ceil_mode={ceil_mode}: {output[0, 0].int().tolist()}")  # whole numbers, shown without ".0"
+
+    # dilation=2: a 2x2 window whose cells sit 2 apart, so it spans 3x3; stride=1 slides it one cell at a time
+    dilated = MaxPool2d(kernel_size=2, stride=1, dilation=2)(input)  # (1, 1, 5, 5) -> (1, 1, 3, 3)
+    print(f"dilation=2 (kernel_size=2, stride=1): the top-left window takes {input[0, 0, 0:3:2, 0:3:2].int().tolist()} "
+          f"-> {dilated[0, 0].int().tolist()}")
 
     data = load_data(args)
     tudui = Tudui(ceil_mode=False).to(device)  # the course's choice for the images

@@ -1,31 +1,22 @@
 """P20 神经网络-非线性激活 (Non-linear activations: ReLU, Sigmoid)
 
-    python lessons/p20_nn_relu.py            # add --quick for a 3-batch smoke run
-    tensorboard --logdir logs/p20_nn_relu    # then open http://localhost:6006
+    python lessons/p20_nn_relu.py            # --quick: 3 batches
+    tensorboard --logdir logs/p20_nn_relu
 
-Activations bring non-linearity into a network; without them stacked layers collapse into one
-linear map. ReLU(x) = max(0, x): [[1, -0.5], [-1, 3]] -> [[1, 0], [0, 3]].
-Sigmoid(x) = 1 / (1 + e^-x) squeezes any number into (0, 1).
-inplace=True overwrites the input tensor instead of making a new one: it saves memory but
-loses the original, so the default inplace=False is the safe choice. The script shows both.
-
-TensorBoard:
-  IMAGES   input          the batch as it went in
-           output         after Sigmoid (the course's): pixels in [0, 1] become [0.5, 0.73], washed out
-           output_relu    after ReLU: identical to input, since ToTensor() pixels are never negative
-  SCALARS  relu_curve, sigmoid_curve   the functions themselves; the step axis is 10 * x,
-                                       so step -20 is x = -2 and step 30 is x = 3
-
-Differences from the course's nn_relu.py:
-  - ReLU and Sigmoid on the matrix are printed in one run (the course edits forward() between runs)
-  - added the inplace demo, ReLU's images and the curves
-  - the note says the input needs a batch dimension; ReLU takes any shape (the docs say (*)),
-    the reshape to (1, 1, 2, 2) is kept as in the course
-  - the data comes from the shared helper; --steps limits the batches (the course logs all 157)
+Activations bring non-linearity: without them, stacked layers collapse into one linear map.
+Printed, on the note's [[1, -0.5], [-1, 3]]: ReLU(x) = max(0, x), Sigmoid(x) = 1 / (1 + e^-x);
+inplace=True overwrites the input (saves memory, loses it), the default inplace=False keeps it.
+The note wants a batch dimension, the docs give ReLU any shape (*): both hold. ReLU acts element by
+element on any shape; conv and pooling layers want (N, C, H, W), made by the course's reshape(-1, 1, 2, 2).
+TensorBoard: IMAGES input, output (Sigmoid: washed out), output_relu (unchanged: pixels are >= 0);
+SCALARS relu_curve, sigmoid_curve, the functions themselves (step = 10 * x).
+Differences from the course's nn_relu.py: ReLU is printed next to Sigmoid (its forward() has Sigmoid
+only); inplace, the bare (2, 2) matrix, output_relu and the curves are added; --steps batches
+(default 10; the course logs all 157).
 """
 import torch
 from torch import nn
-from torch.nn import ReLU, Sigmoid
+from torch.nn import MaxPool2d, ReLU, Sigmoid
 
 from kit import common
 from kit.data import load_data
@@ -43,8 +34,8 @@ class Tudui(nn.Module):
 
 
 def as_list(t):
-    """The (H, W) matrix of a (1, 1, H, W) tensor as a list, rounded for printing."""
-    return [[round(v, 4) for v in row] for row in t[0, 0].tolist()]
+    """The (H, W) matrix of a (1, 1, H, W) or (H, W) tensor as a list, rounded for printing."""
+    return [[round(v, 4) for v in row] for row in t.reshape(t.shape[-2:]).tolist()]
 
 
 def main(argv=None):
@@ -63,6 +54,15 @@ def main(argv=None):
     tudui = Tudui().to(device)
     print(f"ReLU:    {as_list(tudui.relu1(input))}")
     print(f"Sigmoid: {as_list(tudui(input))}")
+
+    # the bare (2, 2) matrix, no batch or channel dimension: fine for ReLU, too few dimensions for pooling
+    bare = input.reshape(2, 2)
+    print(f"ReLU on the bare (2, 2) matrix: {as_list(tudui.relu1(bare))} (element by element: any shape)")
+    try:
+        MaxPool2d(2)(bare)
+    except RuntimeError as e:
+        print(f"MaxPool2d(2) on it: RuntimeError: {str(e).splitlines()[0]} "
+              "(it wants (N, C, H, W), or (C, H, W) for one image)")
 
     # inplace: does the input survive?
     x = input.clone()

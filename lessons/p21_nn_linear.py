@@ -1,27 +1,17 @@
 """P21 神经网络-线性层及其他层介绍 (Linear layers and other layers)
 
-    python lessons/p21_nn_linear.py            # add --quick for a 2-batch smoke run
-    tensorboard --logdir logs/p21_nn_linear    # then open http://localhost:6006
+    python lessons/p21_nn_linear.py            # --quick: 2 batches
+    tensorboard --logdir logs/p21_nn_linear
 
-Linear(in_features, out_features) computes x @ W.T + b. The course flattens a whole batch of
-64 images into one row of 64 * 3 * 32 * 32 = 196608 numbers and maps it to 10 with
-Linear(196608, 10). That only works when every batch has exactly 64 images, hence drop_last=True:
-the last batch of the 10,000 test images has only 16, which would flatten to 49152 numbers.
-Real models flatten per image instead, torch.flatten(imgs, start_dim=1) or nn.Flatten():
-(64, 3072) -> Linear(3072, 10) -> (64, 10), any batch size (P22 does this).
-torch.flatten(x) is reshape to one dimension; reshape takes any shape you give it (-1 = work it out).
-Then one line each for the other layer families in the note: normalization, dropout, distance, loss.
-
-TensorBoard, IMAGES tab:
-  input       the batch as it went in
-  flattened   the same batch after flattening per image: one row of 3072 numbers per image
-              (64 rows), which is all a Linear layer sees: the 2-D picture structure is gone
-
-Differences from the course's nn_linear.py:
-  - Linear(196608, 10) treats the whole batch as ONE sample; kept to follow the video, with the
-    per-image way (what real models do) printed next to it
-  - the short last batch is shown failing, not only described; the layer tour was added
-  - the data comes from the shared helper; --steps limits the batches (the course goes through all 156)
+Linear(in_features, out_features) computes x @ W.T + b. The course flattens a whole batch of 64
+images into one row of 64 * 3 * 32 * 32 = 196608 numbers for Linear(196608, 10), hence drop_last=True:
+the last batch of the 10,000 test images has 16, only 49152 numbers.
+Printed: the course's three shapes per batch; that short batch failing; flattening per image,
+torch.flatten(imgs, start_dim=1) -> (64, 3072), as real models do (P22); a line for each other layer
+family in the note: normalization, dropout, distance, loss.
+TensorBoard, IMAGES: input, and flattened: a row of 3072 numbers per image, the picture gone.
+Differences from the course's nn_linear.py: the short batch is shown failing; the per-image way,
+the layer tour and TensorBoard are added; --steps batches (default 3; the course runs all 156).
 """
 import torch
 from torch import nn
@@ -29,7 +19,7 @@ from torch.nn import Linear
 from torch.utils.data import DataLoader
 
 from kit import common
-from kit.data import load_data
+from kit.data import load_data, loader_options
 
 
 class Tudui(nn.Module):
@@ -52,7 +42,7 @@ def main(argv=None):
 
     data = load_data(args)
     dataset = data.test_set
-    dataloader = DataLoader(dataset, batch_size=args.batch_size, drop_last=True)
+    dataloader = DataLoader(dataset, batch_size=args.batch_size, drop_last=True, **loader_options(args.num_workers))
 
     in_features = args.batch_size * 3 * 32 * 32  # 64 * 3 * 32 * 32 = 196608: the whole batch in one row
     tudui = Tudui(in_features).to(device)

@@ -1,29 +1,46 @@
 """P22 神经网络-搭建小实战和Sequential的使用 (Building the CIFAR-10 model with Sequential)
 
     python lessons/p22_nn_seq.py
-    tensorboard --logdir logs/p22_nn_seq    # then open http://localhost:6006
+    tensorboard --logdir logs/p22_nn_seq
 
-The course's CIFAR-10 network, Tudui: three Conv2d(kernel 5) + MaxPool2d(2) pairs, Flatten and two
-Linear layers, written as one nn.Sequential so forward() is a single line. It lives in
-lessons/model.py because every later lesson uses the same network.
-padding=2 keeps 32x32 after a 5x5 kernel: out = (32 + 2 * padding - 5) // 1 + 1 = 32 -> padding = 2.
-Linear(1024, 64): after three poolings 64 channels of 4x4 are left, 64 * 4 * 4 = 1024.
-A batch of ones, torch.ones((64, 3, 32, 32)), checks that the shapes fit before any training.
-
-TensorBoard, GRAPHS tab: the model; double-click the Tudui box to open it and follow the shapes.
-
-Differences from the course's nn_seq.py:
-  - Tudui is imported from model.py (`from model import Tudui`), shared by all later lessons
-  - its Sequential is called `model`, as in the course's P27 model.py (nn_seq.py says `model1`),
-    so the state_dict keys match the course's saved models
-  - added the per-layer shapes and the parameter count
+Tudui, the course's CIFAR-10 network: three Conv2d(kernel 5) + MaxPool2d(2) pairs, Flatten and two
+Linear layers in one Sequential, so forward() is one line. padding=2 keeps 32x32: (32 + 2*2 - 5) + 1
+= 32; after three poolings 64 channels of 4x4 are left, 64 * 4 * 4 = 1024 inputs for Linear(1024, 64).
+Printed: Tudui; the output shape for torch.ones((64, 3, 32, 32)); the shape after each layer and
+its parameters, 145,578 in all.
+TensorBoard, GRAPHS: the model; double-click the Tudui box to follow the shapes.
+Differences from the course's nn_seq.py: the Sequential is `self.model`, not `model1`, as in its P27
+model.py, so the state_dict keys are those of the later lessons (checkpoint loading accepts both);
+the per-layer shapes and the parameter count are added.
 """
 import warnings
 
 import torch
+from torch import nn
+from torch.nn import Conv2d, Flatten, Linear, MaxPool2d, Sequential
 
 from kit import common
-from model import Tudui
+
+
+class Tudui(nn.Module):
+    # the same network as lessons/model.py, which P23 on import; tests/test_p22_nn_seq.py keeps the two equal
+    def __init__(self):
+        super().__init__()
+        self.model = Sequential(
+            Conv2d(3, 32, 5, padding=2),   # (64, 3, 32, 32) -> (64, 32, 32, 32)
+            MaxPool2d(2),                  # -> (64, 32, 16, 16)
+            Conv2d(32, 32, 5, padding=2),  # -> (64, 32, 16, 16)
+            MaxPool2d(2),                  # -> (64, 32, 8, 8)
+            Conv2d(32, 64, 5, padding=2),  # -> (64, 64, 8, 8)
+            MaxPool2d(2),                  # -> (64, 64, 4, 4)
+            Flatten(),                     # -> (64, 1024)
+            Linear(1024, 64),              # -> (64, 64)
+            Linear(64, 10),                # -> (64, 10)
+        )
+
+    def forward(self, x):
+        x = self.model(x)
+        return x
 
 
 def main(argv=None):

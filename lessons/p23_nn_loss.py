@@ -1,26 +1,17 @@
 """P23 损失函数与反向传播 (Loss functions and backpropagation): L1Loss, MSELoss, CrossEntropyLoss
 
-    python lessons/p23_nn_loss.py              # runs in a second; --quick does the same
-    tensorboard --logdir logs/p23_nn_loss      # then open http://localhost:6006
+    python lessons/p23_nn_loss.py
+    tensorboard --logdir logs/p23_nn_loss
 
-The course's nn_loss.py: a prediction [1, 2, 3] against a target [1, 2, 5].
-  L1Loss     |1-1| + |2-2| + |3-5|     = 2.0 with reduction='sum', 2/3 = 0.6667 with the default 'mean'
-  MSELoss    (0 + 0 + 2**2) / 3        = 1.3333
-  CrossEntropyLoss of the scores x = [0.1, 0.2, 0.3] for the true class 1, by the note's formula
-             loss(x, class) = -x[class] + log(sum_j exp(x[j]))   (log base e)
-                            = -0.2 + log(e**0.1 + e**0.2 + e**0.3) = 1.1019
-Then the shape rules of CrossEntropyLoss: scores (N, C), raw (no softmax, which it does itself),
-and targets (N,) of class indices (int64). Wrong shapes and a float target are tried, and the
-error PyTorch gives for each is caught and explained.
-
-TensorBoard, SCALARS (the x axis is a step number; step 30 is the target):
-  l1_loss, mse_loss   one prediction moving from target - 3 to target + 3: a V and a parabola.
-                      Far from the target MSE punishes much harder; close to it, more gently.
-  cross_entropy       the correct class's score rising from -3 to +3 (the other two stay 0.2, 0.3):
-                      the loss falls towards 0 but never reaches it.
-
-Differences from the course's nn_loss.py: values are printed as numbers (`.item()`) next to the
-course's tensor printout; the hand computation and the shape rules are added.
+Printed, for the prediction [1, 2, 3] against the target [1, 2, 5]: L1Loss |1-1| + |2-2| + |3-5| = 2.0
+with reduction='sum' (0.6667 with the default 'mean'), MSELoss (0 + 0 + 2**2) / 3 = 1.3333; then
+CrossEntropyLoss of the scores [0.1, 0.2, 0.3] for class 1, 1.1019, and by the note's formula
+-x[class] + ln(sum_j e^x[j]); then its shape rules: raw scores (N, C), targets (N,) of int64 class
+indices, and PyTorch's own error for each wrong target.
+TensorBoard, SCALARS: l1_loss, mse_loss as one prediction passes the target (a V and a parabola;
+the target is at step 30); cross_entropy as the true class's score rises: towards 0, never 0.
+Differences from the course's nn_loss.py: values print as numbers (.item()) next to the course's
+tensors; the 'mean' L1Loss, the formula, the shape rules and the curves are added.
 """
 import math
 

@@ -1,22 +1,18 @@
-"""P23 损失函数与反向传播 (Loss functions and backpropagation): the loss of Tudui, and backward()
+"""P23 损失函数与反向传播 (Loss functions and backpropagation): Tudui's loss, and backward()
 
-    python lessons/p23_nn_loss_network.py              # add --quick for a 3-batch smoke run
-    tensorboard --logdir logs/p23_nn_loss_network      # then open http://localhost:6006
+    python lessons/p23_nn_loss_network.py            # --quick: 3 batches
+    tensorboard --logdir logs/p23_nn_loss_network
 
-The course's nn_loss_network.py: CIFAR-10 test images go through Tudui, CrossEntropyLoss compares
-its 10 scores with the true classes, and `result_loss.backward()` works out, for every weight, how
-the loss changes when that weight changes: its gradient, stored in `weight.grad`. Before the first
-backward() every `.grad` is None; after it they are filled, which the script prints for the first
-convolution (the gradient's norm). No weight changes here: that is the optimizer's job (P24).
-
-TensorBoard:
-  SCALARS     cross_entropy    the loss of each batch (random weights: about ln(10) = 2.30)
-              grad_norm_conv1  the norm of the first convolution's gradient
-  HISTOGRAMS  grad/model.0.weight ... grad/model.8.bias   every layer's gradients, per step
-
-Differences from the course's nn_loss_network.py: batches of 64 instead of 1 (`--batch-size 1`
-is the course's), `--steps` batches instead of all 10,000 images, and `tudui.zero_grad()` before
-each backward(): backward() adds to `.grad`, so without it the gradients of all batches pile up.
+Test images go through Tudui; CrossEntropyLoss compares its 10 scores with the true class, and
+result_loss.backward() (反向传播) gives every weight its gradient, in .grad: None before, filled after.
+No weight changes yet: that is the optimizer's job (P24).
+Printed: each batch's loss (random weights: about ln(10) = 2.30) and the first conv's gradient norm.
+TensorBoard: SCALARS cross_entropy, grad_norm_conv1; HISTOGRAMS grad/model.0.weight ... grad/model.8.bias.
+Differences from the course's nn_loss_network.py (one image at a time; it prints "ok"):
+  - batches of 64 (--batch-size 1 is the course's), and --steps batches, not all 10,000 images
+  - result_loss.backward() is called (the script stops at the loss), after tudui.zero_grad():
+    backward() adds to .grad, so without it the gradients of all batches would pile up
+  - Tudui comes from model.py: its Sequential is `model` (the course's script names it `model1`)
 """
 import torch
 from torch import nn

@@ -3,6 +3,7 @@ from conftest import tb_tags
 
 def test_forward_adds_one_through_call(run_lesson):
     out, runs = run_lesson("p16_nn_module", dataset=None)
+    assert out.startswith("tensor(2.)\n")  # the course's print(output)
     assert "tudui(x): 1.0 -> 2.0" in out
     # the hook runs when called as tudui(x), not through tudui.forward(x)
     assert out.count("hook: forward returned 2.0") == 1

@@ -6,6 +6,9 @@ def test_relu_sigmoid_inplace_and_curves(run_lesson):
     assert "torch.Size([1, 1, 2, 2])" in out
     assert "ReLU:    [[1.0, 0.0], [0.0, 3.0]]" in out
     assert "Sigmoid: [[0.7311, 0.3775], [0.2689, 0.9526]]" in out
+    # the note's batch dimension and the docs' "any shape": ReLU takes the bare matrix, pooling does not
+    assert "ReLU on the bare (2, 2) matrix: [[1.0, 0.0], [0.0, 3.0]] (element by element: any shape)" in out
+    assert "MaxPool2d(2) on it: RuntimeError: non-empty 3D or 4D (batch mode) tensor expected for input" in out
     assert "inplace=False: output [[1.0, 0.0], [0.0, 3.0]], input kept        [[1.0, -0.5], [-1.0, 3.0]]" in out
     assert "inplace=True:  output [[1.0, 0.0], [0.0, 3.0]], input overwritten [[1.0, 0.0], [0.0, 3.0]]" in out
     assert "ReLU changed 0 of 196608 values" in out
