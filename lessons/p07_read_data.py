@@ -14,11 +14,11 @@ Differences from the course's code:
 """
 import os
 
+from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+
 import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
-
-from kit import common, folders
 
 
 class MyData(Dataset):

@@ -15,9 +15,9 @@ re-running never mixes two runs' points; the course writes every run into "logs"
 import glob
 import os
 
-from torch.utils.tensorboard import SummaryWriter
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
 
-from kit import common
+from torch.utils.tensorboard import SummaryWriter
 
 
 def main(argv=None):

@@ -12,11 +12,11 @@ the second at step 2: drag the step slider above a picture to switch.
 Differences from the course's code: the pictures are --images (the course edits the path in the
 code and re-runs); Image.open(...).convert('RGB'), since a transparent PNG has 4 channels.
 """
+from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+
 import numpy as np
 import torch
 from PIL import Image
-
-from kit import common, folders
 
 
 def main(argv=None):

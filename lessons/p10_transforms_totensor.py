@@ -12,12 +12,12 @@ TensorBoard, IMAGES: Tensor_img, the tensor as it is (no dataformats: it is alre
 Differences from the course's code: the picture is --image; .convert('RGB'); np.array(img) stands
 in for the course's cv2.imread (an extra install, and it gives BGR: blue and red swapped).
 """
+from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+
 import numpy as np
 import torch
 from PIL import Image
 from torchvision import transforms
-
-from kit import common, folders
 
 
 def main(argv=None):

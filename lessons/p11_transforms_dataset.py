@@ -14,12 +14,12 @@ self.transform (the course calls the global `transform` by mistake); sorted, che
 """
 import os
 
+from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
-
-from kit import common, folders
 
 
 class MyData(Dataset):

@@ -13,10 +13,10 @@ Resize at step 0 (P13 adds step 1).
 Differences from the course's code: the picture is --image; .convert('RGB'), since a transparent
 PNG has 4 channels and Normalize's 3 means would not fit it.
 """
+from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+
 from PIL import Image
 from torchvision import transforms
-
-from kit import common, folders
 
 
 def main(argv=None):

@@ -13,10 +13,10 @@ step slider to see ten crops.
 Differences from the course's code: --image; .convert('RGB'); crops are 128 pixels (--crop-size),
 not 512, which is larger than the drawn 256x192 pictures; the crops are seeded (--seed).
 """
+from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+
 from PIL import Image
 from torchvision import transforms
-
-from kit import common, folders
 
 
 def output_type(trans, x):

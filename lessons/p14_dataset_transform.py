@@ -10,10 +10,10 @@ TensorBoard, IMAGES: test_set, the first 10 test images, one per step.
 Differences from the course's code: root is --data-root (default data/); offline, the lesson goes on
 with the built-in synthetic shapes (one warning; the run's folder ends in -synthetic), like P15-P32.
 """
-import torchvision
-
-from kit import common
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
 from kit.data import load_datasets
+
+import torchvision
 
 
 def main(argv=None):

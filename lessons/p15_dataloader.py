@@ -15,11 +15,11 @@ logs all 156); the shuffle is seeded (--seed), so a run repeats.
 """
 import time
 
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data, loader_options
+
 import torch
 from torch.utils.data import DataLoader, Subset
-
-from kit import common
-from kit.data import load_data, loader_options
 
 # --quick keeps 500 of its 512 test images: 512 is 8 batches of 64, with nothing for drop_last to drop
 QUICK_IMAGES = 500

@@ -12,10 +12,10 @@ Differences from the course's nn_module.py: the hook and the graph are added.
 """
 import warnings
 
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 from torch import nn
-
-from kit import common
 
 
 class Tudui(nn.Module):

@@ -12,10 +12,10 @@ Differences from the course's nn_conv.py:
   - float32 matrices, not integers: layers are float (P18), and not every device convolves integers
   - the results print as lists with the size check, not as raw tensors; the TEXT tables are added
 """
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 import torch.nn.functional as F
-
-from kit import common
 
 
 def markdown_table(matrix):

@@ -13,13 +13,13 @@ TensorBoard, IMAGES:
 Differences from the course's nn_conv2d.py: --steps batches (default 10; the course logs all 157);
 output_channels is added; no_grad(), as nothing is trained.
 """
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data
+
 import torch
 import torchvision
 from torch import nn
 from torch.nn import Conv2d
-
-from kit import common
-from kit.data import load_data
 
 
 class Tudui(nn.Module):  # the course calls every lesson's network Tudui; this one is only a conv layer

@@ -13,12 +13,12 @@ Differences from the course's nn_maxpool.py (it pools the images only, with ceil
   - both ceil_mode results and a dilation example are printed in one run
   - --steps batches (default 10; the course logs all 157)
 """
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data
+
 import torch
 from torch import nn
 from torch.nn import MaxPool2d
-
-from kit import common
-from kit.data import load_data
 
 
 class Tudui(nn.Module):

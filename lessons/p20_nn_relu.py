@@ -14,12 +14,12 @@ Differences from the course's nn_relu.py: ReLU is printed next to Sigmoid (its f
 only); inplace, the bare (2, 2) matrix, output_relu and the curves are added; --steps batches
 (default 10; the course logs all 157).
 """
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data
+
 import torch
 from torch import nn
 from torch.nn import MaxPool2d, ReLU, Sigmoid
-
-from kit import common
-from kit.data import load_data
 
 
 class Tudui(nn.Module):

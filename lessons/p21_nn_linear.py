@@ -13,13 +13,13 @@ TensorBoard, IMAGES: input, and flattened: a row of 3072 numbers per image, the 
 Differences from the course's nn_linear.py: the short batch is shown failing; the per-image way,
 the layer tour and TensorBoard are added; --steps batches (default 3; the course runs all 156).
 """
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data, loader_options
+
 import torch
 from torch import nn
 from torch.nn import Linear
 from torch.utils.data import DataLoader
-
-from kit import common
-from kit.data import load_data, loader_options
 
 
 class Tudui(nn.Module):

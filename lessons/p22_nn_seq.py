@@ -15,11 +15,11 @@ the per-layer shapes and the parameter count are added.
 """
 import warnings
 
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 from torch import nn
 from torch.nn import Conv2d, Flatten, Linear, MaxPool2d, Sequential
-
-from kit import common
 
 
 class Tudui(nn.Module):

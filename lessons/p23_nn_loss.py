@@ -15,11 +15,11 @@ tensors; the 'mean' L1Loss, the formula, the shape rules and the curves are adde
 """
 import math
 
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 from torch import nn
 from torch.nn import L1Loss
-
-from kit import common
 
 
 def cross_entropy_by_hand(x, target):

@@ -14,11 +14,11 @@ Differences from the course's nn_loss_network.py (one image at a time; it prints
     backward() adds to .grad, so without it the gradients of all batches would pile up
   - Tudui comes from model.py: its Sequential is `model` (the course's script names it `model1`)
 """
-import torch
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data
+
 from torch import nn
 
-from kit import common
-from kit.data import load_data
 from model import Tudui
 
 

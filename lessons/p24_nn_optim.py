@@ -18,12 +18,13 @@ Differences from the course's nn_optim.py:
 import argparse
 import time
 
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data, loader_options
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from kit import common
-from kit.data import load_data, loader_options
 from model import Tudui
 
 # --quick: batches of 8 cost a CPU about as much per image as batches of 64, but make 8 times as many

@@ -18,13 +18,13 @@ Differences from the course's model_pretrained.py:
 import copy
 import time
 
+from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_data, short
+
 import torch
 import torchvision
 from torch import nn
 from torchvision.models import VGG16_Weights
-
-from kit import common
-from kit.data import load_data, short
 
 
 def vgg16_pretrained(weights, vgg16_false):

@@ -16,11 +16,12 @@ Differences from the course's model_load.py:
 """
 from pathlib import Path
 
+from kit import checkpoint, common  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 import torchvision
 from torch import nn
 
-from kit import checkpoint, common
 from model import Tudui as CifarTudui  # P27's Tudui; the name Tudui is the course's trap, below
 
 # exactly the classes a whole-model file of each may name; anything else in the file is refused

@@ -16,12 +16,13 @@ Differences from the course's model_save.py (files in checkpoints/p26/, or --che
 """
 from pathlib import Path
 
+from kit import checkpoint, common, locks  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import CIFAR10_CLASSES
+
 import torch
 import torchvision
 from torch import nn
 
-from kit import checkpoint, common, locks
-from kit.data import CIFAR10_CLASSES
 from model import Tudui as CifarTudui  # P27's Tudui; the name Tudui is the course's trap, below
 
 

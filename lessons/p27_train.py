@@ -14,13 +14,14 @@ Differences from the course's train.py:
   - checkpoints are state_dicts with the class names, written safely (not torch.save(tudui)), plus best.pth.
 Like the course it trains on the CPU; P30 and P31 add the GPU.
 """
+from kit import common, reports, runs  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_datasets, loader_options
+from kit.progress import Progress
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from kit import common, reports, runs
-from kit.data import load_datasets, loader_options
-from kit.progress import Progress
 from model import Tudui
 
 

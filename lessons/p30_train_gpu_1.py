@@ -13,13 +13,14 @@ Differences from the course's train_gpu_1.py: those of P27, and two GPU habits f
 """
 import time
 
+from kit import common, reports, runs  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_datasets, loader_options
+from kit.progress import Progress
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from kit import common, reports, runs
-from kit.data import load_datasets, loader_options
-from kit.progress import Progress
 from model import Tudui
 
 

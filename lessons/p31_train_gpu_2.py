@@ -11,13 +11,14 @@ Differences from the course's train_gpu_2.py: those of P27, and:
   - the device is chosen (CUDA, then MPS, then the CPU); the course's torch.device("cuda") fails without one;
   - pin_memory=True and .to(device, non_blocking=True) on CUDA: the copies overlap with GPU work.
 """
+from kit import common, reports, runs  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_datasets, loader_options
+from kit.progress import Progress
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from kit import common, reports, runs
-from kit.data import load_datasets, loader_options
-from kit.progress import Progress
 from model import Tudui
 
 

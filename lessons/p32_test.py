@@ -15,11 +15,11 @@ Differences from the course's test.py:
 """
 from pathlib import Path
 
+from kit import checkpoint, common, images  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 import torchvision
 from PIL import Image
-
-from kit import checkpoint, common, images
 
 
 def main(argv=None):

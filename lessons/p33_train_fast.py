@@ -22,12 +22,13 @@ import math
 import time
 from pathlib import Path
 
+from kit import checkpoint, common, locks, tensors  # before torch: a Ctrl-C while torch loads is then one line
+from kit.data import load_datasets
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kit import checkpoint, common, locks, tensors
-from kit.data import load_datasets
 from model import Tudui
 
 CLIP = 3.0  # gradient-norm cap: without it, whitening + lr 0.06 diverged (NaN) on the synthetic data

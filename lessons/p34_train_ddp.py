@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from kit import checkpoint, common, data, locks  # before torch: a Ctrl-C while torch loads is then one line
+
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -30,7 +32,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
-from kit import checkpoint, common, data, locks
 from model import Tudui
 
 

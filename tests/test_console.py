@@ -86,8 +86,6 @@ def imports(path):
     return names
 
 
-@pytest.mark.xfail(strict=True, reason="the lessons still import torch before kit: the lead moves the kit imports "
-                                       "up (then remove this mark)")
 def test_every_lesson_imports_kit_before_torch():
     """kit/__init__.py makes a Ctrl-C during the imports after it one line: torch's must come after it."""
     late = [path.name for path in LESSON_FILES

@@ -64,7 +64,7 @@ LESSONS = [
     Lesson("P32", "完整的模型验证套路", "Validating on real images", "p32_test.py",
            "class names and top-3 probabilities for photos; IMAGES: each input with its prediction", ("--checkpoint",)),
     Lesson("P33", "（课程之外）训练提速", "Bonus: the same Tudui, trained fast", "p33_train_fast.py",
-           "each speed-up a flag; SCALARS: one-cycle learning_rate, test_accuracy per epoch", DATA + SAVES),
+           "each measured speed-up a flag; SCALARS: one-cycle learning_rate, test_accuracy per epoch", DATA + SAVES),
     Lesson("P34", "（课程之外）多进程/多机训练", "Bonus: several processes or machines (DDP)", "p34_train_ddp.py",
            "torchrun --nproc_per_node=2; only rank 0 logs and saves", DATA + SAVES),
 ]

@@ -103,10 +103,9 @@ class Run:
         """The TensorBoard writer: a new run folder, or with --resume the interrupted run's, continued."""
         log_dir = Path(self.ckpt["log_dir"]) if self.ckpt and self.ckpt.get("log_dir") else None
         if log_dir and log_dir.is_dir() and Path(self.args.logdir).resolve() in log_dir.parents:
-            from torch.utils.tensorboard import SummaryWriter  # imported late: it takes a second
-
             print(f"TensorBoard: continuing the run in {log_dir}")
-            writer = SummaryWriter(str(log_dir), purge_step=self.ckpt["total_train_step"] + 1)
+            writer = common.writer(self.lesson, self.args, run_dir=log_dir,
+                                   purge_step=self.ckpt["total_train_step"] + 1)
         else:
             writer = common.writer(self.lesson, self.args, synthetic=self.synthetic)
         self.log_dir = str(Path(writer.log_dir).resolve())
