@@ -39,6 +39,15 @@ def tb_tags(run_dir):
     return acc.Tags()
 
 
+def tb_images(run_dir, tag):
+    """[(step, width, height, png bytes), ...] of one image tag."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"images": 0})
+    acc.Reload()
+    return [(e.step, e.width, e.height, e.encoded_image_string) for e in acc.Images(tag)]
+
+
 def tb_scalars(run_dir, tag):
     """[(step, value), ...] of one scalar tag."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHILD_ENV, REPO
+from conftest import CHILD_ENV, REPO, tb_images
 from kit.common import LessonError
 from kit.folders import MINI
-from test_p09_tensorboard_image import tb_images
 
 
 @pytest.fixture

@@ -4,17 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import tb_tags
+from conftest import tb_images, tb_tags
 from kit.common import LessonError
-
-
-def tb_images(run_dir, tag):
-    """[(step, width, height, png bytes), ...] of one image tag."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir), size_guidance={"images": 0})
-    acc.Reload()
-    return [(e.step, e.width, e.height, e.encoded_image_string) for e in acc.Images(tag)]
 
 
 def test_numpy_needs_hwc_and_both_pictures_share_one_slider(run_lesson):

@@ -3,9 +3,8 @@ import re
 import numpy as np
 from PIL import Image
 
-from conftest import tb_tags
+from conftest import tb_images, tb_tags
 from kit.folders import FIRST_ANT
-from test_p09_tensorboard_image import tb_images
 
 
 def test_normalize_follows_the_formula_and_resize_sets_both_sides(run_lesson):

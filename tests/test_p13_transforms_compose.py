@@ -1,9 +1,9 @@
+from conftest import tb_images
 import re
 
 import pytest
 
 from kit.common import LessonError
-from test_p09_tensorboard_image import tb_images
 
 
 def test_input_types_compose_and_ten_random_crops(run_lesson):

@@ -3,9 +3,8 @@ import re
 import pytest
 import torch
 
-from conftest import tb_tags
+from conftest import tb_images, tb_tags
 from kit.data import SyntheticCIFAR10
-from test_p09_tensorboard_image import tb_images
 
 
 def test_first_item_classes_and_ten_test_images(run_lesson):

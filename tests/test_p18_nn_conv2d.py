@@ -1,13 +1,4 @@
-from conftest import tb_tags
-
-
-def logged_images(run_dir, tag):
-    """[(width, height), ...] of one image tag, as TensorBoard will show them."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir), size_guidance={"images": 0})
-    acc.Reload()
-    return [(e.width, e.height) for e in acc.Images(tag)]
+from conftest import tb_images, tb_tags
 
 
 def test_shapes_printed_and_images_logged(run_lesson):
@@ -17,7 +8,7 @@ def test_shapes_printed_and_images_logged(run_lesson):
     images = tb_tags(runs[0])["images"]
     assert {"input", "output", "output_channels"} <= set(images)
     # one row per image, its six channels side by side: 6 tiles of 30 + 2 pixels of gap, 8 rows
-    assert logged_images(runs[0], "output_channels") == [(6 * 32 + 2, 8 * 32 + 2)] * 3
+    assert [(w, h) for _, w, h, _ in tb_images(runs[0], "output_channels")] == [(6 * 32 + 2, 8 * 32 + 2)] * 3
     assert "tensorboard --logdir" in out
 
 

@@ -21,8 +21,12 @@ from kit.common import LessonError
 if sys.platform == "win32":
     import msvcrt
 
+    # msvcrt locks bytes from the current position; other processes cannot read locked bytes, so lock one
+    # far past the process id, which a refused run reads to name the owner
+    LOCK_BYTE = 1 << 20
+
     def _try_lock(f):
-        f.seek(0)  # msvcrt locks bytes from the current position: always the first byte
+        f.seek(LOCK_BYTE)
         try:
             msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
             return True
@@ -30,7 +34,7 @@ if sys.platform == "win32":
             return False
 
     def _unlock(f):
-        f.seek(0)
+        f.seek(LOCK_BYTE)
         msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 else:
     import fcntl

@@ -103,7 +103,8 @@ def lesson_command(lesson, lessons_dir, args):
     if args.device:
         cmd += ["--device", args.device]
     for flag, value in (("--dataset", args.dataset), ("--data-root", args.data_root)):
-        if value is not None and flag in lesson.flags:
+        # --data-root goes with --dataset: P7 and P11 take a --data-root of ants and bees, not of CIFAR-10
+        if value is not None and flag in lesson.flags and "--dataset" in lesson.flags:
             cmd += [flag, str(value)]
     if args.checkpoint_dir is None:  # the lessons' own defaults: checkpoints/p26, checkpoints/p27_train, ...
         return cmd
