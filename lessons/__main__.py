@@ -33,7 +33,7 @@ def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     for lesson in lessons:
         missing = "" if (lessons_dir / lesson.script).is_file() else "   (not written yet)"
         pad = " " * (heading_w - width(lesson.heading))
-        print(f"{lesson.p}  {lesson.heading}{pad}  {lesson.title}", file=out)
+        print(f"{lesson.p:<4} {lesson.heading}{pad}  {lesson.title}", file=out)
         print(f"     lessons/{lesson.script}{missing}", file=out)
         print(f"     {lesson.shows}", file=out)
     print("\nRun one:   python -m lessons run 18 -- --quick      (its flags after --; add --help to see them)",

@@ -19,14 +19,14 @@ from kit import common  # before torch: a Ctrl-C while torch loads is then one l
 
 import torch
 from torch import nn
-from torch.nn import Conv2d, Flatten, Linear, MaxPool2d, Sequential
+from torch.nn import Conv2d, Flatten, Linear, MaxPool2d
 
 
 class Tudui(nn.Module):
-    # the same network as lessons/model.py, which P23 on import; tests/test_p22_nn_seq.py keeps the two equal
+    # the same network as lessons/model.py, which the later lessons import; tests/test_p22_nn_seq.py keeps them equal
     def __init__(self):
         super().__init__()
-        self.model = Sequential(
+        self.model = nn.Sequential(  # the course's nn_seq.py: Sequential(...), imported from torch.nn
             Conv2d(3, 32, 5, padding=2),   # (64, 3, 32, 32) -> (64, 32, 32, 32)
             MaxPool2d(2),                  # -> (64, 32, 16, 16)
             Conv2d(32, 32, 5, padding=2),  # -> (64, 32, 16, 16)

@@ -26,7 +26,7 @@ def test_list_shows_every_lesson():
     proc = lessons_cli()
     assert proc.returncode == 0, proc.stderr
     for lesson in LESSONS:
-        block = re.search(rf"^{lesson.p}  {re.escape(lesson.heading)} +{re.escape(lesson.title)}\n"
+        block = re.search(rf"^{lesson.p} +{re.escape(lesson.heading)} +{re.escape(lesson.title)}\n"
                           rf" +lessons/{re.escape(lesson.script)}.*\n +{re.escape(lesson.shows)}$",
                           proc.stdout, flags=re.M)
         assert block, f"{lesson.script} missing from the list:\n{proc.stdout}"

@@ -202,7 +202,7 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
 
 
 def report(lesson, status, seconds, text, cmd, *, verbose, out):
-    print(f"{lesson.p:<4} {lesson.script:<26} {seconds:6.1f} s  {status}", file=out, flush=True)
+    print(f"{lesson.p:<4} {lesson.script:<28} {seconds:6.1f} s  {status}", file=out, flush=True)
     if verbose or status != "ok":
         lines = text.rstrip().splitlines()
         if status != "ok" and not verbose:
