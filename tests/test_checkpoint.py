@@ -83,7 +83,7 @@ def test_a_real_failed_write_names_its_cause(tmp_path, tudui):
         resource.setrlimit(resource.RLIMIT_FSIZE, limits)
         signal.signal(signal.SIGXFSZ, handler)
     assert str(err.value) == (f"could not write {path}: file too large (over the file system's or the process's "
-                              "size limit, ulimit -f) (File too large) (the previous file is unchanged)")
+                              "size limit, ulimit -f) (the previous file is unchanged)")
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]
 
 

@@ -130,7 +130,7 @@ def test_a_logdir_that_is_a_file_is_one_line_naming_it(tmp_path):
         with pytest.raises(common.LessonError) as e:
             common.writer("pX", SimpleNamespace(logdir=logdir))
         assert "\n" not in str(e.value)
-        assert f"{tmp_path / 'logs.txt'} is a file, not a folder" in str(e.value)
+        assert f": not a folder ({tmp_path / 'logs.txt'} is a file)" in str(e.value)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
@@ -167,7 +167,8 @@ def test_a_full_disk_in_the_writer_thread_is_one_line_and_no_thread_traceback(tm
             if when == "at the next add":
                 writer.flush()  # waits for the thread, which has failed by then
                 writer.add_scalar("loss", 0.5, 2)
-    assert str(e.value) == f"cannot write TensorBoard logs in {writer.log_dir}: the disk is full (choose another --logdir)"
+    assert str(e.value) == (f"cannot write TensorBoard logs in {writer.log_dir}: disk full (No space left on device) "
+                            "(choose another --logdir)")
     assert capfd.readouterr().err == ""  # the dying writer thread printed nothing
 
 
@@ -201,7 +202,8 @@ def test_a_real_process_that_runs_out_of_disk_ends_in_one_line(tmp_path):
                        env=CHILD_ENV, timeout=120)
     assert r.returncode == 1 and "finished" not in r.stdout
     assert r.stderr.startswith(f"error: cannot write TensorBoard logs in {tmp_path / 'pX'}")
-    assert r.stderr.rstrip().endswith("file too large (the disk is full, or a file size limit) (choose another --logdir)")
+    assert r.stderr.rstrip().endswith(": file too large (over the file system's or the process's size limit, ulimit -f) "
+                                      "(choose another --logdir)")
     assert len(r.stderr.splitlines()) == 1
 
 

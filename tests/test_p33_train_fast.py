@@ -237,7 +237,7 @@ def test_a_cache_that_cannot_be_written_is_one_line_and_the_old_one_stays(failur
         cache = tmp_path / "a-file"
         cache.write_text("")
         load = folder_loader(root, cache, capsys)
-        match = rf"cannot write the decoded-image cache in {re.escape(str(cache))}: it is not a folder"
+        match = rf"cannot write the decoded-image cache in {re.escape(str(cache))}: not a folder \({re.escape(str(cache))} is a file\)"
     elif failure == "disk full":
         def full(*a, **k):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -247,7 +247,7 @@ def test_a_cache_that_cannot_be_written_is_one_line_and_the_old_one_stays(failur
         def refuse(*a, **k):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         monkeypatch.setattr("tempfile.TemporaryFile", refuse)
-        match = rf"cannot write the decoded-image cache in {re.escape(str(cache))}: Permission denied"
+        match = rf"cannot write the decoded-image cache in {re.escape(str(cache))}: permission denied"
     with pytest.raises(common.LessonError, match=match) as e:
         load()
     assert "\n" not in str(e.value)

@@ -13,7 +13,6 @@ allow-list that maps them to *our* Tudui class; nothing else is trusted. Every w
 wrong, and every way a save can fail, is one LessonError line naming the file.
 """
 import contextlib
-import errno
 import os
 import pickle
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kit.common import LessonError
+from kit.common import LessonError, write_failure
 from kit.data import CIFAR10_CLASSES
 from model import Tudui
 
@@ -32,10 +31,6 @@ from model import Tudui
 TUDUI_NAMES = ["__main__.Tudui", "model.Tudui", "model_save.Tudui", "train.Tudui"]
 SAFE_GLOBALS = [(Tudui, name) for name in TUDUI_NAMES] + [nn.Sequential, nn.Conv2d, nn.MaxPool2d, nn.Flatten,
                                                           nn.Linear]
-# a failed write in words; the rest keep the system's own words (e.strerror)
-WRITE_ERRORS = {errno.ENOSPC: "disk full", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-                errno.EROFS: "read-only file system", errno.EISDIR: "it is a folder",
-                errno.EFBIG: "file too large (over the file system's or the process's size limit, ulimit -f)"}
 
 
 def save(path, model, *, classes, **meta):
@@ -88,19 +83,6 @@ def atomic_save(obj, path):
                           + (" (the previous file is unchanged)" if path.is_file() else "")) from None
     return path
 
-
-def write_failure(path, error):
-    """Why a write failed, in words; None when `error` is no failure to write."""
-    if isinstance(error, RuntimeError) and "unexpected pos" in str(error):  # torch.save's C++ writer, disk full
-        return "disk full (torch.save could not write all of it)"
-    if not isinstance(error, OSError):
-        return None
-    if error.errno in (errno.ENOTDIR, errno.EEXIST):  # mkdir under a file, or onto one
-        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-        if blocker:
-            return f"not a folder ({blocker} is a file)"
-    words, system = WRITE_ERRORS.get(error.errno), error.strerror or str(error)
-    return f"{words} ({system})" if words and words.lower() != system.lower() else words or system
 
 
 @contextlib.contextmanager

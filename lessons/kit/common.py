@@ -198,14 +198,30 @@ def _from_tensorboard(error):
     return tb is not None
 
 
+# Why a write failed, in words, for checkpoints, TensorBoard folders and P33's cache alike; other errors keep
+# the system's own words (e.strerror).
+WRITE_ERRORS = {errno.ENOSPC: "disk full", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+                errno.EROFS: "read-only file system", errno.EISDIR: "it is a folder",
+                errno.EFBIG: "file too large (over the file system's or the process's size limit, ulimit -f)"}
+
+
+def write_failure(path, error):
+    """Why writing `path` failed, in words; None when `error` is no failure to write (a bug, Ctrl-C)."""
+    if isinstance(error, RuntimeError) and "unexpected pos" in str(error):  # torch.save's C++ writer, disk full
+        return "disk full (torch.save could not write all of it)"
+    if not isinstance(error, OSError):
+        return None
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):  # mkdir under a file, or onto one
+        blocker = next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
+        if blocker:
+            return f"not a folder ({blocker} is a file)"
+    words, system = WRITE_ERRORS.get(error.errno), error.strerror or str(error)
+    return f"{words} ({system})" if words and system.lower() not in words.lower() else words or system
+
+
 def _cannot_write(folder, error, path=None):
     """One line for a TensorBoard folder that cannot be written (at path, inside it): the cause in words."""
-    folder, path = Path(folder), Path(path or folder)
-    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
-    cause = f"{blocker} is a file, not a folder" if blocker else {
-        errno.ENOSPC: "the disk is full", errno.EFBIG: "file too large (the disk is full, or a file size limit)",
-        errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
-    }.get(error.errno, error.strerror or str(error))
+    cause = write_failure(Path(path or folder) / "events", error) or str(error)
     return LessonError(f"cannot write TensorBoard logs in {folder}: {cause} (choose another --logdir)")
 
 

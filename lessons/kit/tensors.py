@@ -28,7 +28,7 @@ import torchvision
 from torch.utils.data import Subset
 
 from kit import checkpoint
-from kit.common import DATA_DIR, LessonError
+from kit.common import DATA_DIR, LessonError, write_failure
 from kit.data import SyntheticCIFAR10
 
 CACHE_DIR = DATA_DIR / "cache"
@@ -100,7 +100,7 @@ def check_writable(cache_dir):
         with tempfile.TemporaryFile(dir=cache_dir):
             pass
     except OSError as e:
-        cause = "it is not a folder" if cache_dir.exists() and not cache_dir.is_dir() else e.strerror or e
+        cause = write_failure(cache_dir / "cache.pt", e)
         raise LessonError(f"cannot write the decoded-image cache in {cache_dir}: {cause} "
                           "(choose another folder with --cache-dir)") from None
 
