@@ -23,8 +23,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kit.common import LessonError, write_failure
+from kit.common import LessonError
 from kit.data import CIFAR10_CLASSES
+from kit.writes import write_failure
 from model import Tudui
 
 # The names a course script pickles Tudui under, and the layers inside it.

@@ -8,7 +8,6 @@ Read it once; the lessons then use it in three lines:
 """
 import argparse
 import contextlib
-import errno
 import functools
 import os
 import random
@@ -17,6 +16,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from kit.writes import write_failure
 
 # No torch at import time: `python -m lessons` uses this module's flag types and must start at once;
 # the few functions below that need torch import it where they use it.
@@ -196,27 +197,6 @@ def _from_tensorboard(error):
     while tb and "tensorboard" not in Path(tb.tb_frame.f_code.co_filename).parts:
         tb = tb.tb_next
     return tb is not None
-
-
-# Why a write failed, in words, for checkpoints, TensorBoard folders and P33's cache alike; other errors keep
-# the system's own words (e.strerror).
-WRITE_ERRORS = {errno.ENOSPC: "disk full", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-                errno.EROFS: "read-only file system", errno.EISDIR: "it is a folder",
-                errno.EFBIG: "file too large (over the file system's or the process's size limit, ulimit -f)"}
-
-
-def write_failure(path, error):
-    """Why writing `path` failed, in words; None when `error` is no failure to write (a bug, Ctrl-C)."""
-    if isinstance(error, RuntimeError) and "unexpected pos" in str(error):  # torch.save's C++ writer, disk full
-        return "disk full (torch.save could not write all of it)"
-    if not isinstance(error, OSError):
-        return None
-    if error.errno in (errno.ENOTDIR, errno.EEXIST):  # mkdir under a file, or onto one
-        blocker = next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
-        if blocker:
-            return f"not a folder ({blocker} is a file)"
-    words, system = WRITE_ERRORS.get(error.errno), error.strerror or str(error)
-    return f"{words} ({system})" if words and system.lower() not in words.lower() else words or system
 
 
 def _cannot_write(folder, error, path=None):

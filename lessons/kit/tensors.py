@@ -28,8 +28,9 @@ import torchvision
 from torch.utils.data import Subset
 
 from kit import checkpoint
-from kit.common import DATA_DIR, LessonError, write_failure
+from kit.common import DATA_DIR, LessonError
 from kit.data import SyntheticCIFAR10
+from kit.writes import write_failure
 
 CACHE_DIR = DATA_DIR / "cache"
 CACHE_VERSION = 1  # bump when the cache's format changes
