@@ -11,7 +11,6 @@ Every lesson runs as its own process, `python lessons/<script> ...`, exactly as 
 """
 import argparse
 import sys
-import unicodedata
 from pathlib import Path
 
 # The one place the helpers' folder is put on the path: a lesson run as `python lessons/pNN_x.py` has
@@ -22,17 +21,12 @@ from kit import common, tour  # noqa: E402  (kit.common imports no torch: the li
 from kit.catalog import LESSONS  # noqa: E402
 
 
-def width(text):
-    """Columns a string takes in a terminal: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     out = out or sys.stdout
-    heading_w = max(width(lesson.heading) for lesson in lessons)
+    heading_w = max(common.width(lesson.heading) for lesson in lessons)
     for lesson in lessons:
         missing = "" if (lessons_dir / lesson.script).is_file() else "   (not written yet)"
-        pad = " " * (heading_w - width(lesson.heading))
+        pad = " " * (heading_w - common.width(lesson.heading))
         print(f"{lesson.p:<4} {lesson.heading}{pad}  {lesson.title}", file=out)
         print(f"     lessons/{lesson.script}{missing}", file=out)
         print(f"     {lesson.shows}", file=out)
@@ -49,7 +43,7 @@ def parser():
 
     t = sub.add_parser("tour", help="run every lesson in course order and summarise")
     t.add_argument("--quick", action="store_true", help="each lesson's smoke run (seconds each); the tour's point")
-    t.add_argument("--logdir", type=Path, default=tour.REPO / "logs",
+    t.add_argument("--logdir", type=Path, default=common.LOG_DIR,
                    help="TensorBoard folder for all lessons (default: logs/ in the repo)")
     t.add_argument("--checkpoint-dir", type=Path, help="checkpoints go in DIR/p26, DIR/p27, ... and P32 tests the "
                                                        "newest best.pth there (default: the lessons' own, "

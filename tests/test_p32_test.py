@@ -423,8 +423,8 @@ def test_the_table_aligns_wide_characters(tmp_path, capsys):
     out, rows, _ = predict(tmp_path, capsys, folder, "--checkpoint", ckpt)
     assert set(rows) == {"小猫咪.png", "a.png", "dog_狗.jpg"} and set(rows.values()) <= set(names)
     table = out[out.index("\nfile ") + 1:].splitlines()[:4]
-    columns = lambda line, text: images.width(line[:line.index(text)])  # noqa: E731  on screen, not in characters
+    columns = lambda line, text: common.width(line[:line.index(text)])  # noqa: E731  on screen, not in characters
     assert len({columns(line, label) for line, label in zip(table, ["prediction", *rows.values()])}) == 1, table
     assert len({columns(line, top3) for line, top3 in zip(table, ["top-3", *[
         line.split("  ")[-1] for line in table[1:]]])}) == 1, table
-    assert images.width("小猫咪.png") == 10 and images.width("e\u0301") == 1  # an accent takes no column
+    assert common.width("小猫咪.png") == 10 and common.width("e\u0301") == 1  # an accent takes no column

@@ -15,6 +15,7 @@ import socket
 import sys
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 from kit.writes import write_failure
@@ -27,6 +28,7 @@ DATA_DIR = REPO / "data"
 LOG_DIR = REPO / "logs"
 CHECKPOINT_DIR = REPO / "checkpoints"
 DOWNLOAD_TIMEOUT = 15  # seconds without a byte before a download gives up
+SYNTHETIC_FALLBACK = "using the built-in synthetic data set instead"  # kit.data prints it; the tour looks for it
 
 
 class LessonError(Exception):
@@ -38,6 +40,11 @@ class LessonError(Exception):
         if isinstance(message, str) and message.startswith("Caught LessonError"):
             message = message.rstrip().rpartition("LessonError: ")[2]
         super().__init__(message)
+
+
+def width(text):
+    """Columns a terminal gives `text`: two for wide characters (Chinese, Japanese, Korean), none for accents."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def console_safe():

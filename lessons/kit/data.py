@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
 from kit import locks
-from kit.common import LessonError, download_timeout
+from kit.common import SYNTHETIC_FALLBACK, LessonError, download_timeout
 
 QUICK_TRAIN, QUICK_TEST = 2048, 512
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -75,7 +75,7 @@ def load_datasets(args, train_transform=None):
             if name == "cifar10":
                 raise LessonError(f"CIFAR-10 could not be loaded or downloaded into {args.data_root}: {e}") from None
             print(f"warning: CIFAR-10 is not in {args.data_root} and could not be downloaded ({short(e)}); "
-                  "using the built-in synthetic data set instead (runs marked -synthetic)", flush=True)
+                  f"{SYNTHETIC_FALLBACK} (runs marked -synthetic)", flush=True)
             name = "synthetic"
     if name == "folder":
         train_set, test_set = image_folder(args.data_root, extra)

@@ -12,7 +12,6 @@ limit stays on. A file that cannot be read is refused with one line naming it, a
 """
 import re
 import time
-import unicodedata
 import warnings
 from collections import namedtuple
 from pathlib import Path
@@ -148,7 +147,7 @@ def predict(model, files, transform, classes, device, batch_size, refused=()):
         top3 = ", ".join(f"{classes[i]} {p:.1%}" for p, i in zip(ps, idx))
         rows.append(Prediction(path, tensor, classes[idx[0]], ps[0], top3))
     table = [("file", "prediction", "top-3 probabilities")] + [(shown(r.path), r.label, r.top3) for r in rows]
-    widths = [max(width(row[column]) for row in table) for column in (0, 1)]
+    widths = [max(common.width(row[column]) for row in table) for column in (0, 1)]
     for name, label, top3 in table:
         print(f"{pad(name, widths[0])}  {pad(label, widths[1])}  {top3}")
     print(f"{len(rows)} image(s) predicted in {seconds * 1000:.1f} ms on {common.device_name(device)}"
@@ -178,13 +177,8 @@ def warn_if_synthetic(classes):
     return synthetic
 
 
-def width(text):
-    """Columns a terminal gives `text`: two for wide characters (Chinese, Japanese, Korean), none for accents."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def pad(text, columns):
-    return text + " " * (columns - width(text))
+    return text + " " * (columns - common.width(text))
 
 
 def shown(path):

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torchvision.transforms.functional import pil_to_tensor
 
-from kit.images import width
+from kit.common import width
 
 # Fonts with CJK glyphs, where Linux (Noto, WenQuanYi), Windows and macOS keep them.
 CJK_FONTS = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

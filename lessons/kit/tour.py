@@ -13,12 +13,10 @@ import time
 from pathlib import Path
 
 from kit.catalog import LESSONS
+from kit.common import DATA_DIR, REPO, SYNTHETIC_FALLBACK
 
-REPO = Path(__file__).resolve().parents[2]
 LESSONS_DIR = REPO / "lessons"
-DATA_DIR = REPO / "data"  # the lessons' own default (common.DATA_DIR)
 TAIL_LINES = 15  # of a failed lesson's output
-SYNTHETIC_WARNING = "using the built-in synthetic data set"  # what kit.data prints when it falls back
 
 # p26_model_load reads p26_model_save's files; p32_test picks the newest checkpoint, which the
 # training lessons write: it waits for all of them, so "newest" is the same on every tour.
@@ -188,7 +186,7 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
         summary += f", {len(failed)} failed ({', '.join(failed)})"
     print(f"\n{summary} in {time.perf_counter() - t0:.0f} s ({jobs} at a time, {os.cpu_count()} CPU cores).",
           file=out)
-    fell_back = [done[s][0].p for s in scripts if SYNTHETIC_WARNING in done[s][3]]
+    fell_back = [done[s][0].p for s in scripts if SYNTHETIC_FALLBACK in done[s][3]]
     if fell_back:
         lessons_ = f"{len(fell_back)} lesson{'s' if len(fell_back) > 1 else ''} ({', '.join(fell_back)})"
         print(f"Data used: the synthetic shapes, not CIFAR-10, in {lessons_}: "
