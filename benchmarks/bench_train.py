@@ -169,8 +169,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     started = time.monotonic()
 
-    from kit import common, tensors
-    from kit.data import load_datasets
+    from kit import datasets, errors, fast_data, flags
 
     if args.smoke:
         common_args = ["--dataset", "synthetic", "--quick"]
@@ -185,13 +184,13 @@ def main(argv=None):
     print(f"before: {load_average()}", flush=True)
     t = time.perf_counter()
     try:
-        data = load_datasets(common.parser("").parse_args(common_args[:-2]))
-        x, _ = tensors.as_tensors(data.train_set)  # decode once into p33's cache, if not cached yet
-        tensors.as_tensors(data.test_set)
-    except common.LessonError as e:
+        data_args = flags.parser("").parse_args(common_args[:-2])
+        x, _ = fast_data.as_tensors(datasets.CIFAR10(data_args, train=True))  # decode once into p33's cache
+        fast_data.as_tensors(datasets.CIFAR10(data_args, train=False))
+    except errors.LessonError as e:
         sys.exit(f"error: {e}")
     n_train = len(x)
-    log(f"data: {data.name}, {n_train:,} training images; tensor cache ready in {time.perf_counter() - t:.1f} s")
+    log(f"data: {data_args.dataset}, {n_train:,} training images; cache ready in {time.perf_counter() - t:.1f} s")
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_train-") as tmp:

@@ -10,6 +10,9 @@ From another folder, give the path instead: `python path/to/lessons tour --quick
 Every lesson runs as its own process, `python lessons/<script> ...`, exactly as a learner runs it.
 """
 import argparse
+import re
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,16 +20,18 @@ from pathlib import Path
 # lessons/ there already, and `python -m lessons` (run from the repo root) needs it too.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kit import common, tour  # noqa: E402  (kit.common imports no torch: the list and the tour start at once)
-from kit.catalog import LESSONS  # noqa: E402
+from kit import console, flags, i18n  # noqa: E402  (no torch: the list and the tour start at once)
+from kit.cli import tour  # noqa: E402
+from kit.cli.catalog import LESSONS  # noqa: E402
+from kit.i18n import _  # noqa: E402
 
 
 def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     out = out or sys.stdout
-    heading_w = max(common.width(lesson.heading) for lesson in lessons)
+    heading_w = max(console.width(lesson.heading) for lesson in lessons)
     for lesson in lessons:
         missing = "" if (lessons_dir / lesson.script).is_file() else "   (not written yet)"
-        pad = " " * (heading_w - common.width(lesson.heading))
+        pad = " " * (heading_w - console.width(lesson.heading))
         print(f"{lesson.p:<4} {lesson.heading}{pad}  {lesson.title}", file=out)
         print(f"     lessons/{lesson.script}{missing}", file=out)
         print(f"     {lesson.shows}", file=out)
@@ -35,15 +40,58 @@ def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     print("Run all:   python -m lessons tour --quick", file=out)
 
 
+def find_lessons(spec, lessons=LESSONS):
+    """'27', 'P27', 'p27' -> every script of P27; 'p23_nn_loss' or 'p23_nn_loss.py' -> that script."""
+    number = re.fullmatch(r"[pP]?(\d+)", spec.strip())
+    if number:
+        return [x for x in lessons if x.p == f"P{int(number.group(1))}"]
+    return [x for x in lessons if x.script.removesuffix(".py") == spec.strip().removesuffix(".py")]
+
+
+def run_command(args, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
+    chosen = find_lessons(args.lesson, lessons)
+    if not chosen:
+        numbers = ", ".join(dict.fromkeys(x.p for x in lessons))
+        print(f"error: no lesson '{args.lesson}' (lessons: {numbers}; or a script name such as "
+              f"{lessons[0].script.removesuffix('.py')}); `python -m lessons` lists them", file=sys.stderr)
+        return 2
+    extra = args.args[1:] if args.args[:1] == ["--"] else args.args
+    for lesson in chosen:
+        script = lessons_dir / lesson.script
+        if not script.is_file():
+            print(f"error: {tour.quoted(script)} does not exist yet", file=sys.stderr)
+            return 2
+        if len(chosen) > 1:
+            print(f"==> {lesson.p} {lesson.title}: python {tour.quoted(script)} {' '.join(extra)}".rstrip(),
+                  flush=True)
+        with subprocess.Popen([sys.executable, str(script), *extra]) as proc:
+            try:
+                rc = proc.wait()
+            except KeyboardInterrupt as e:  # a Ctrl-C reached the lesson too: it saves what it has and says so
+                if getattr(e, "signum", None) == signal.SIGTERM:  # a SIGTERM was for this process only
+                    proc.terminate()
+                rc = proc.wait()
+        if rc:
+            return rc
+    return 0
+
+
+def add_lang(p):
+    """--lang, as every lesson takes it: kit.i18n has read it from the command line already."""
+    p.add_argument("--lang", choices=i18n.LANGUAGES,
+                   help=_("the language of the messages: zh (中文) or en (default: the system's)"))
+
+
 def parser():
-    p = argparse.ArgumentParser(prog="python -m lessons", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m lessons", description=_(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_lang(p)
     sub = p.add_subparsers(dest="command", metavar="{list,tour,run}")
-    sub.add_parser("list", help="list every lesson (the default)")
+    add_lang(sub.add_parser("list", help="list every lesson (the default)"))
 
     t = sub.add_parser("tour", help="run every lesson in course order and summarise")
     t.add_argument("--quick", action="store_true", help="each lesson's smoke run (seconds each); the tour's point")
-    t.add_argument("--logdir", type=Path, default=common.LOG_DIR,
+    t.add_argument("--logdir", type=Path, default=flags.LOG_DIR,
                    help="TensorBoard folder for all lessons (default: logs/ in the repo)")
     t.add_argument("--checkpoint-dir", type=Path, help="checkpoints go in DIR/p26, DIR/p27, ... and P32 tests the "
                                                        "newest best.pth there (default: the lessons' own, "
@@ -51,13 +99,16 @@ def parser():
     t.add_argument("--dataset", choices=["auto", "cifar10", "synthetic", "folder"],
                    help="passed to the lessons that load data (default: theirs, auto)")
     t.add_argument("--data-root", type=Path, help="passed to the lessons that load data")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="passed to every lesson")
-    t.add_argument("--jobs", "-j", type=common.positive_int, help="lessons at a time (default: 2 with --quick, else 1)")
-    t.add_argument("--timeout", type=common.positive_float,
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
+                   help=_("passed to the lessons that choose a device"))
+    t.add_argument("--jobs", "-j", type=flags.positive_int, help="lessons at a time (default: 2 with --quick, else 1)")
+    t.add_argument("--timeout", type=flags.positive_float,
                    help="seconds before a lesson counts as hung and is stopped (default: 180 with --quick, else none)")
     t.add_argument("--verbose", "-v", action="store_true", help="show every lesson's output, not only failures'")
+    add_lang(t)
 
     r = sub.add_parser("run", help="run one lesson by number (27, P27) or script name, with its own flags")
+    add_lang(r)
     r.add_argument("lesson", help="27, P27, or a script name such as p23_nn_loss_network")
     r.add_argument("args", nargs=argparse.REMAINDER, help="the lesson's own flags, after --")
     return p
@@ -70,8 +121,8 @@ def main(argv=None, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
         return 0
     if args.command == "tour":
         return tour.tour_command(args, lessons, lessons_dir)
-    return tour.run_command(args, lessons, lessons_dir)
+    return run_command(args, lessons, lessons_dir)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

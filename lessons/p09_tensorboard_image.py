@@ -5,46 +5,52 @@
     tensorboard --logdir logs/p09_tensorboard_image
 
 add_image(tag, img_tensor, global_step) wants (C, H, W); a numpy array made from a PIL image is
-(H, W, C), so the course says dataformats='HWC'. Printed: the array's type and shape, the error
-add_image gives without dataformats, and the same picture as a (C, H, W) tensor.
-TensorBoard, IMAGES: train (numpy, HWC) and train_tensor (tensor, CHW), the first picture at step 1,
-the second at step 2: drag the step slider above a picture to switch.
-Differences from the course's code: the pictures are --images (the course edits the path in the
-code and re-runs); Image.open(...).convert('RGB'), since a transparent PNG has 4 channels.
+(H, W, C), so the course says dataformats='HWC'. Printed for each picture: its path and step, the
+array's type and shape, and the same picture as a (C, H, W) tensor; once, the error add_image gives
+without dataformats. TensorBoard, IMAGES: train (numpy, HWC) and train_tensor (tensor, CHW), the
+first picture at step 1, the second at step 2: drag the step slider above a picture to switch.
+Differences from the course's code (P8_Tensorboard.py): the pictures are --images (the course edits
+the path and the step in the code and re-runs); images.open_image for Image.open: RGB as a viewer
+shows it (a transparent PNG has 4 channels, a 16-bit one would be all white).
 """
-from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+from kit import board, console, errors, flags, images  # before torch: a Ctrl-C while torch loads is then one line
+from kit.i18n import _
 
 import numpy as np
 import torch
-from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
 
 
 def main(argv=None):
-    p = common.parser(__doc__, data=False)
-    p.add_argument("--images", nargs="+", default=[folders.FIRST_ANT, folders.FIRST_BEE], metavar="IMAGE",
-                   help="pictures to log, one step each (default: the first drawn ant and bee)")
-    args = p.parse_args(argv)
+    p = flags.parser(__doc__, data=False, device=False, seed=False, quick=False)
+    first_bee = flags.MINI / "train" / "bees_image" / "bee_00.jpg"
+    p.add_argument("--images", nargs="+", default=[flags.FIRST_ANT, first_bee], metavar="IMAGE",
+                   help=_("pictures to log, one step each (default: the first drawn ant and bee)"))
+    args = flags.parse(p, argv)
     for image_path in args.images:  # all checked before anything is written
-        folders.check_image(image_path)
+        images.check(image_path)  # one line if it is missing, not an image, or too big
 
-    with common.writer("p09_tensorboard_image", args) as writer:
-        for step, image_path in enumerate(args.images, start=1):
-            img_PIL = Image.open(image_path).convert("RGB")
-            img_array = np.array(img_PIL)
-            print(type(img_array))
-            print(img_array.shape)  # (H, W, C): height, width, 3 colour channels
-            if step == 1:  # the course's first try, without dataformats: (H, W, C) is read as (C, H, W)
-                try:
-                    writer.add_image("train", img_array, step)
-                except TypeError as e:
-                    print(f"without dataformats='HWC': TypeError: {e}")
+    writer = SummaryWriter(board.run_dir("p09_tensorboard_image", args))  # the course's SummaryWriter("logs")
+    for step, image_path in enumerate(args.images, start=1):  # the course: one path, step 1; then a bee, step 2
+        print(_("step {step}: {path}").format(step=step, path=errors.shown(image_path, relative=True)))
+        img_PIL = images.open_image(image_path)  # the course's Image.open + .convert('RGB'), right for every image
+        img_array = np.array(img_PIL)
+        print("  type(img_array):", type(img_array))
+        print("  img_array.shape:", img_array.shape, _("(H, W, C): height, width, 3 colour channels"))
+        if step == 1:  # the course's first try, without dataformats: (H, W, C) is read as (C, H, W)
+            try:
+                writer.add_image("train", img_array, step)
+            except TypeError as e:
+                print("  " + _("without dataformats='HWC':"), f"TypeError: {e}")
 
-            writer.add_image("train", img_array, step, dataformats='HWC')
-            img_tensor = torch.from_numpy(img_array).permute(2, 0, 1)  # (H, W, C) -> (C, H, W)
-            print(f"as a tensor: {tuple(img_tensor.shape)}, the default dataformats='CHW'")
-            writer.add_image("train_tensor", img_tensor, step)
-        common.tensorboard_hint(writer)
+        writer.add_image("train", img_array, step, dataformats='HWC')
+        img_tensor = torch.from_numpy(img_array).permute(2, 0, 1)  # (H, W, C) -> (C, H, W)
+        print("  img_tensor.shape:", tuple(img_tensor.shape), _("(C, H, W): the default dataformats='CHW'"))
+        writer.add_image("train_tensor", img_tensor, step)
+
+    writer.close()
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

@@ -10,12 +10,14 @@ size x size piece at a random place, a new one each call.
 Printed: which transforms take a PIL image and which a tensor, and the types through a Compose.
 TensorBoard, IMAGES: Resize at step 1 (P12 logged step 0), RandomCrop at steps 0-9: drag the
 step slider to see ten crops.
-Differences from the course's code: --image; .convert('RGB'); crops are 128 pixels (--crop-size),
-not 512, which is larger than the drawn 256x192 pictures; the crops are seeded (--seed).
+Differences from the course's code (UsefulTransforms.py, typed in the video): --image; images.open_image;
+crops are 128 pixels (--crop-size), not 512, which is larger than the drawn 256x192 pictures; the
+crops are seeded (--seed).
 """
-from kit import common, folders  # before torch: a Ctrl-C while torch loads is then one line
+from kit import board, console, errors, flags, images  # before torch: a Ctrl-C while torch loads is then one line
+from kit.i18n import _
 
-from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
 from torchvision import transforms
 
 
@@ -28,16 +30,14 @@ def output_type(trans, x):
 
 
 def main(argv=None):
-    p = common.parser(__doc__, data=False)
-    p.add_argument("--image", default=folders.FIRST_ANT, help="the picture (default: the first drawn ant)")
-    p.add_argument("--crop-size", type=common.positive_int, default=128, help="RandomCrop's size (default: 128)")
-    args = p.parse_args(argv)
-    common.seed_everything(args.seed)  # RandomCrop draws from torch's random numbers
-    folders.check_image(args.image)
-    img = Image.open(args.image).convert("RGB")
+    p = flags.parser(__doc__, data=False, device=False, quick=False)  # --seed: RandomCrop draws random numbers
+    flags.add_image(p)
+    p.add_argument("--crop-size", type=flags.positive_int, default=128, help=_("RandomCrop's size (default: 128)"))
+    args = flags.parse(p, argv)
+    img = images.open_image(args.image)  # the course's Image.open(...) + .convert('RGB'), right for every image
     if args.crop_size > min(img.size):
-        raise common.LessonError(f"--crop-size {args.crop_size} is larger than the picture "
-                                 f"({img.size[0]}x{img.size[1]}): use at most {min(img.size)}")
+        raise errors.LessonError(_("--crop-size {size} is larger than the picture ({w}x{h}): use at most {most}")
+                                 .format(size=args.crop_size, w=img.size[0], h=img.size[1], most=min(img.size)))
     trans_totensor = transforms.ToTensor()
     img_tensor = trans_totensor(img)
 
@@ -48,25 +48,28 @@ def main(argv=None):
                         ("Normalize(...)", transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]))]:
         print(f"{name:17} {output_type(trans, img):>10} {output_type(trans, img_tensor):>10}")
 
-    with common.writer("p13_transforms_compose", args) as writer:  # the course's SummaryWriter("logs")
-        # Compose - resize - 2
-        trans_resize_2 = transforms.Resize(512)
-        # PIL -> PIL -> tensor
-        trans_compose = transforms.Compose([trans_resize_2, trans_totensor])
-        img_resize_2 = trans_compose(img)
-        print(f"Compose([Resize(512), ToTensor()]): PIL {img.size} -> PIL {trans_resize_2(img).size} "
-              f"-> tensor {tuple(img_resize_2.shape)}")
-        writer.add_image("Resize", img_resize_2, 1)
+    writer = SummaryWriter(board.run_dir("p13_transforms_compose", args))  # the course's SummaryWriter("logs")
+    # Compose - resize - 2
+    trans_resize_2 = transforms.Resize(512)
+    # PIL -> PIL -> tensor
+    trans_compose = transforms.Compose([trans_resize_2, trans_totensor])
+    img_resize_2 = trans_compose(img)
+    writer.add_image("Resize", img_resize_2, 1)
+    print(f"Compose([Resize(512), ToTensor()]): PIL {img.size} -> PIL {trans_resize_2(img).size} "
+          f"-> tensor {tuple(img_resize_2.shape)}")
 
-        # RandomCrop
-        trans_random = transforms.RandomCrop(args.crop_size)
-        trans_compose_2 = transforms.Compose([trans_random, trans_totensor])
-        for i in range(10):
-            img_crop = trans_compose_2(img)
-            writer.add_image("RandomCrop", img_crop, i)
-        print(f"RandomCrop: 10 crops of {tuple(img_crop.shape)}, each from a random place")
-        common.tensorboard_hint(writer)
+    # RandomCrop
+    trans_random = transforms.RandomCrop(args.crop_size)  # the course's RandomCrop(512)
+    trans_compose_2 = transforms.Compose([trans_random, trans_totensor])
+    for i in range(10):
+        img_crop = trans_compose_2(img)
+        writer.add_image("RandomCrop", img_crop, i)
+    print(f"RandomCrop({args.crop_size}): " + _("10 crops of {shape}, each from a random place").format(
+        shape=tuple(img_crop.shape)))
+
+    writer.close()
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

@@ -12,10 +12,12 @@ Differences from the course's nn_module.py: the hook and the graph are added.
 """
 import warnings
 
-from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit import board, console, flags  # before torch: a Ctrl-C while torch loads is then one line
+from kit.i18n import _
 
 import torch
 from torch import nn
+from torch.utils.tensorboard import SummaryWriter
 
 
 class Tudui(nn.Module):
@@ -28,30 +30,28 @@ class Tudui(nn.Module):
 
 
 def main(argv=None):
-    args = common.parser(__doc__, data=False).parse_args(argv)
-    common.seed_everything(args.seed)
-    device = common.get_device(args.device)
+    args = flags.parse(flags.parser(__doc__, data=False), argv)
 
-    tudui = Tudui().to(device)
-    x = torch.tensor(1.0, device=device)
+    tudui = Tudui()
+    x = torch.tensor(1.0)
     output = tudui(x)  # nn.Module.__call__ -> tudui.forward(x)
     print(output)
-    print(f"tudui(x): {x.item()} -> {output.item()}")
 
     # why tudui(x) and not tudui.forward(x): hooks (used by tools, e.g. to log activations) run only in __call__
-    tudui.register_forward_hook(lambda module, inputs, out: print(f"  hook: forward returned {out.item()}"))
-    print("calling tudui(x):")
+    tudui.register_forward_hook(lambda module, inputs, out: print(_("  hook: forward returned {value}").format(
+        value=out.item())))
+    print(_("calling tudui(x):"))
     tudui(x)
-    print("calling tudui.forward(x):")
+    print(_("calling tudui.forward(x):"))
     tudui.forward(x)
-    print("  (no hook line: forward() alone skips what __call__ adds)")
+    print(_("  (no hook line: forward() alone skips what __call__ adds)"))
 
-    with common.writer("p16_nn_module", args) as writer:
+    with SummaryWriter(board.run_dir("p16_nn_module", args)) as writer:
         with warnings.catch_warnings():  # add_graph traces with torch.jit.trace, which warns it is deprecated
             warnings.simplefilter("ignore", FutureWarning)
-            writer.add_graph(Tudui().to(device), x)  # a fresh Tudui, without the printing hook
-        common.tensorboard_hint(writer)
+            writer.add_graph(Tudui(), x)  # a fresh Tudui, without the printing hook
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

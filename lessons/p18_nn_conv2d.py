@@ -11,15 +11,16 @@ TensorBoard, IMAGES:
   output           the course's reshape (64, 6, 30, 30) -> (128, 3, 30, 30): pairs of channels
                    glued into false colours, not pictures; output_channels is the honest view
 Differences from the course's nn_conv2d.py: --steps batches (default 10; the course logs all 157);
-output_channels is added; no_grad(), as nothing is trained.
+output_channels is added.
 """
-from kit import common  # before torch: a Ctrl-C while torch loads is then one line
-from kit.data import load_data
+from kit import board, console, datasets, flags  # before torch: a Ctrl-C while torch loads is then one line
 
 import torch
 import torchvision
 from torch import nn
 from torch.nn import Conv2d
+from torch.utils.data import DataLoader
+from torch.utils.tensorboard import SummaryWriter
 
 
 class Tudui(nn.Module):  # the course calls every lesson's network Tudui; this one is only a conv layer
@@ -32,6 +33,37 @@ class Tudui(nn.Module):  # the course calls every lesson's network Tudui; this o
         return x
 
 
+def main(argv=None):
+    args = flags.parse(flags.parser(__doc__, steps=(10, 3)), argv)
+
+    dataset = datasets.CIFAR10(args, train=False, transform=torchvision.transforms.ToTensor())
+    dataloader = DataLoader(dataset, batch_size=args.batch_size, **datasets.loader_options(args.num_workers))
+
+    tudui = Tudui().to(args.device)
+    print(tudui)
+
+    with SummaryWriter(board.run_dir("p18_nn_conv2d", args)) as writer:
+        step = 0
+        for data in dataloader:
+            imgs, targets = data
+            imgs = imgs.to(args.device)
+            output = tudui(imgs)
+            print(imgs.shape)
+            print(output.shape)
+            # torch.Size([64, 3, 32, 32])
+            writer.add_images("input", imgs, step)
+            # torch.Size([64, 6, 30, 30])  -> [xxx, 3, 30, 30]
+            writer.add_image("output_channels", channel_grid(output[:8]), step)  # beyond the course: true channels
+
+            output = torch.reshape(output, (-1, 3, 30, 30))  # -1: PyTorch works out 128
+            writer.add_images("output", output, step)
+
+            step = step + 1
+            if step == args.steps:  # --steps: the course logs every batch
+                break
+    board.tensorboard_hint(writer)
+
+
 def per_tile_scaled(maps):
     """Scale each (H, W) map to [0, 1] on its own, so every channel is visible."""
     lo = maps.amin(dim=(-2, -1), keepdim=True)
@@ -42,38 +74,10 @@ def per_tile_scaled(maps):
 def channel_grid(maps):
     """(8, 6, 30, 30) feature maps -> one picture, a row per image and a grey tile per channel."""
     _, channels, h, w = maps.shape
-    tiles = per_tile_scaled(maps).reshape(-1, 1, h, w)  # (8, 6, 30, 30) -> (48, 1, 30, 30)
+    tiles = per_tile_scaled(maps.detach()).reshape(-1, 1, h, w)  # (8, 6, 30, 30) -> (48, 1, 30, 30)
     # nrow=6: six tiles a row, so a row is one image (add_images would lay 8 a row); white gaps between tiles
     return torchvision.utils.make_grid(tiles, nrow=channels, padding=2, pad_value=1.0)  # -> (3, 8*32+2, 6*32+2)
 
 
-def main(argv=None):
-    p = common.parser(__doc__)
-    p.add_argument("--steps", type=common.positive_int, default=10, help="batches to run (default: 10)")
-    args = p.parse_args(argv)
-    steps = 3 if args.quick else args.steps
-    common.seed_everything(args.seed)
-    device = common.get_device(args.device)
-
-    data = load_data(args)
-    tudui = Tudui().to(device)
-    print(tudui)
-
-    with common.writer("p18_nn_conv2d", args, synthetic=data.synthetic) as writer:
-        with torch.no_grad():  # nothing is trained here, so no gradients are needed
-            for step, (imgs, targets) in enumerate(data.test_loader):
-                if step == steps:
-                    break
-                imgs = imgs.to(device)
-                output = tudui(imgs)
-                print(f"step {step}: input {tuple(imgs.shape)} -> output {tuple(output.shape)}")
-                writer.add_images("input", imgs, step)
-                writer.add_image("output_channels", channel_grid(output[:8]), step)
-                # the course's version: (64, 6, 30, 30) -> (128, 3, 30, 30); -1 lets PyTorch work out 128
-                output = torch.reshape(output, (-1, 3, 30, 30))
-                writer.add_images("output", output, step)
-        common.tensorboard_hint(writer)
-
-
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

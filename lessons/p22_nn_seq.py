@@ -15,18 +15,20 @@ the per-layer shapes and the parameter count are added.
 """
 import warnings
 
-from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit import board, console, flags  # before torch: a Ctrl-C while torch loads is then one line
+from kit.i18n import _
 
 import torch
 from torch import nn
-from torch.nn import Conv2d, Flatten, Linear, MaxPool2d
+from torch.nn import Conv2d, MaxPool2d, Flatten, Linear, Sequential
+from torch.utils.tensorboard import SummaryWriter
 
 
 class Tudui(nn.Module):
     # the same network as lessons/model.py, which the later lessons import; tests/test_p22_nn_seq.py keeps them equal
     def __init__(self):
         super().__init__()
-        self.model = nn.Sequential(  # the course's nn_seq.py: Sequential(...), imported from torch.nn
+        self.model = Sequential(  # the course: self.model1; self.model is the name its P27 model.py uses
             Conv2d(3, 32, 5, padding=2),   # (64, 3, 32, 32) -> (64, 32, 32, 32)
             MaxPool2d(2),                  # -> (64, 32, 16, 16)
             Conv2d(32, 32, 5, padding=2),  # -> (64, 32, 16, 16)
@@ -44,13 +46,11 @@ class Tudui(nn.Module):
 
 
 def main(argv=None):
-    args = common.parser(__doc__, data=False).parse_args(argv)
-    common.seed_everything(args.seed)
-    device = common.get_device(args.device)
+    args = flags.parse(flags.parser(__doc__, data=False), argv)
 
-    tudui = Tudui().to(device)
+    tudui = Tudui()
     print(tudui)
-    input = torch.ones((64, 3, 32, 32), device=device)
+    input = torch.ones((64, 3, 32, 32))
     output = tudui(input)  # (64, 3, 32, 32) -> (64, 10): ten class scores per image
     print(output.shape)
 
@@ -61,14 +61,14 @@ def main(argv=None):
         params = sum(p.numel() for p in layer.parameters())
         print(f"  model.{name} {type(layer).__name__:9} -> {str(tuple(x.shape)):17} {params:6,} parameters")
     total = sum(p.numel() for p in tudui.parameters())
-    print(f"parameters: {total:,}")
+    print(_("parameters: {total:,}").format(total=total))
 
-    with common.writer("p22_nn_seq", args) as writer:
+    with SummaryWriter(board.run_dir("p22_nn_seq", args)) as writer:
         with warnings.catch_warnings():  # add_graph traces with torch.jit.trace, which warns it is deprecated
             warnings.simplefilter("ignore", FutureWarning)
             writer.add_graph(tudui, input)
-        common.tensorboard_hint(writer)
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

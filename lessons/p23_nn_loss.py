@@ -10,16 +10,18 @@ CrossEntropyLoss of the scores [0.1, 0.2, 0.3] for class 1, 1.1019, and by the n
 indices, and PyTorch's own error for each wrong target.
 TensorBoard, SCALARS: l1_loss, mse_loss as one prediction passes the target (a V and a parabola;
 the target is at step 30); cross_entropy as the true class's score rises: towards 0, never 0.
-Differences from the course's nn_loss.py: values print as numbers (.item()) next to the course's
-tensors; the 'mean' L1Loss, the formula, the shape rules and the curves are added.
+Differences from the course's nn_loss.py: the 'mean' L1Loss, the formula, the shape rules and the
+curves are added.
 """
 import math
 
-from kit import common  # before torch: a Ctrl-C while torch loads is then one line
+from kit import board, console, flags  # before torch: a Ctrl-C while torch loads is then one line
+from kit.i18n import _
 
 import torch
-from torch import nn
 from torch.nn import L1Loss
+from torch import nn
+from torch.utils.tensorboard import SummaryWriter
 
 
 def cross_entropy_by_hand(x, target):
@@ -28,38 +30,40 @@ def cross_entropy_by_hand(x, target):
 
 
 def main(argv=None):
-    args = common.parser(__doc__, data=False).parse_args(argv)
-    common.seed_everything(args.seed)
+    args = flags.parse(flags.parser(__doc__, data=False), argv)
 
-    inputs = torch.tensor([1, 2, 3], dtype=torch.float32)   # losses need floats: an int tensor fails in L1Loss
+    inputs = torch.tensor([1, 2, 3], dtype=torch.float32)  # losses need floats: an int tensor fails in L1Loss
     targets = torch.tensor([1, 2, 5], dtype=torch.float32)
-    inputs = torch.reshape(inputs, (1, 1, 1, 3))             # (3,) -> (1, 1, 1, 3): batch, channel, height, width
+
+    inputs = torch.reshape(inputs, (1, 1, 1, 3))  # (3,) -> (1, 1, 1, 3): batch, channel, height, width
     targets = torch.reshape(targets, (1, 1, 1, 3))
 
-    loss = L1Loss(reduction="sum")
+    loss = L1Loss(reduction='sum')
     result = loss(inputs, targets)
-    loss_mean = L1Loss()  # reduction='mean' is the default
-    result_mean = loss_mean(inputs, targets)
+
     loss_mse = nn.MSELoss()
     result_mse = loss_mse(inputs, targets)
-    print(f"L1Loss(reduction='sum')  = {round(result.item(), 4)}      {result!r}")
-    print(f"L1Loss(reduction='mean') = {round(result_mean.item(), 4)}   {result_mean!r}")
-    print(f"MSELoss()                = {round(result_mse.item(), 4)}   {result_mse!r}")
+
+    print(result)      # tensor(2.): |1-1| + |2-2| + |3-5|
+    print(result_mse)  # tensor(1.3333): (0 + 0 + 2**2) / 3
+    result_mean = L1Loss()(inputs, targets)  # reduction='mean', the default: 2 / 3
+    print(_("L1Loss(reduction='mean') = {value}").format(value=round(result_mean.item(), 4)))
 
     x = torch.tensor([0.1, 0.2, 0.3])
     y = torch.tensor([1])
     x = torch.reshape(x, (1, 3))  # (3,) -> (1, 3): N=1 sample, C=3 classes
     loss_cross = nn.CrossEntropyLoss()
     result_cross = loss_cross(x, y)
+    print(result_cross)
     by_hand = cross_entropy_by_hand([0.1, 0.2, 0.3], 1)
-    print(f"CrossEntropyLoss([0.1, 0.2, 0.3], target 1) = {round(result_cross.item(), 4)}   {result_cross!r}")
-    print(f"by hand: -0.2 + ln(e^0.1 + e^0.2 + e^0.3)   = {round(by_hand, 4)}")
-    print(f"equal: {math.isclose(result_cross.item(), by_hand, rel_tol=1e-6)}")
+    print(_("by hand: {value} = -0.2 + ln(e^0.1 + e^0.2 + e^0.3), the note's -x[class] + ln(sum_j e^x[j])").format(
+        value=round(by_hand, 4)))
 
-    print("\nCrossEntropyLoss shape rules: input (N, C) raw scores, target (N,) class indices (int64)")
+    print()
+    print(_("CrossEntropyLoss shape rules: input (N, C) raw scores, target (N,) class indices (int64)"))
     shape_rules(loss_cross)
 
-    with common.writer("p23_nn_loss", args) as writer:
+    with SummaryWriter(board.run_dir("p23_nn_loss", args)) as writer:
         target = torch.tensor([0.0])
         for step in range(61):  # the prediction goes from -3 to +3; the target is 0, at step 30
             prediction = torch.tensor([(step - 30) / 10])
@@ -67,32 +71,28 @@ def main(argv=None):
             writer.add_scalar("mse_loss", nn.MSELoss()(prediction, target).item(), step)
             scores = torch.tensor([[0.1, (step - 30) / 10, 0.3]])  # class 1's score rises from -3 to +3
             writer.add_scalar("cross_entropy", loss_cross(scores, y).item(), step)
-        common.tensorboard_hint(writer)
+    board.tensorboard_hint(writer)
 
 
 def shape_rules(loss_cross):
     x = torch.tensor([[0.1, 0.2, 0.3]])  # (1, 3)
     cases = [
-        ("(1, 3) scores, target tensor([1])          ", x, torch.tensor([1]),
-         "right: one class index per sample"),
-        ("(1, 3) scores, target tensor([[1]])        ", x, torch.tensor([[1]]),
-         "the target must be (N,), not (N, 1): use target.squeeze(1) or target.view(-1)"),
-        ("(1, 3) scores, target tensor([1.])         ", x, torch.tensor([1.0]),
-         "a class index must be an integer (int64): use target.long()"),
-        ("(1, 3) scores, target tensor([1, 2])       ", x, torch.tensor([1, 2]),
-         "one target per sample: N must be the same in both"),
-        ("(1, 3) scores, target tensor([3])          ", x, torch.tensor([3]),
-         "3 classes means indices 0, 1, 2"),
-        ("(1, 3) scores, target [[0., 1., 0.]] (N, C)", x, torch.tensor([[0.0, 1.0, 0.0]]),
-         "also allowed: floats of shape (N, C) are class probabilities; one-hot gives the same loss"),
+        ("target tensor([1])", torch.tensor([1]), _("right: one class index per sample")),
+        ("target tensor([[1]])", torch.tensor([[1]]),
+         _("the target must be (N,), not (N, 1): use target.squeeze(1) or target.view(-1)")),
+        ("target tensor([1.])", torch.tensor([1.0]), _("a class index must be an integer (int64): use target.long()")),
+        ("target tensor([1, 2])", torch.tensor([1, 2]), _("one target per sample: N must be the same in both")),
+        ("target tensor([3])", torch.tensor([3]), _("3 classes means indices 0, 1, 2")),
+        ("target [[0., 1., 0.]] (N, C)", torch.tensor([[0.0, 1.0, 0.0]]),
+         _("also allowed: floats of shape (N, C) are class probabilities; one-hot gives the same loss")),
     ]
-    for text, inp, tgt, why in cases:
+    for text, target, why in cases:
         try:
-            value = loss_cross(inp, tgt)
-            print(f"  {text} -> {round(value.item(), 4)}   ({why})")
+            value = loss_cross(x, target)
+            print(f"  (1, 3) scores, {text:28} -> {round(value.item(), 4)}   ({why})")
         except (RuntimeError, ValueError, IndexError) as e:
-            print(f"  {text} -> {type(e).__name__}: {str(e).splitlines()[0]}\n      ({why})")
+            print(f"  (1, 3) scores, {text:28} -> {type(e).__name__}: {str(e).splitlines()[0]}\n      ({why})")
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

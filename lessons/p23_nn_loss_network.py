@@ -14,47 +14,51 @@ Differences from the course's nn_loss_network.py (one image at a time; it prints
     backward() adds to .grad, so without it the gradients of all batches would pile up
   - Tudui comes from model.py: its Sequential is `model` (the course's script names it `model1`)
 """
-from kit import common  # before torch: a Ctrl-C while torch loads is then one line
-from kit.data import load_data
+from kit import board, console, datasets, flags  # before torch: a Ctrl-C while torch loads is then one line
+from kit.i18n import _
 
+import torchvision
 from torch import nn
+from torch.utils.data import DataLoader
+from torch.utils.tensorboard import SummaryWriter
 
 from model import Tudui
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
-    p.add_argument("--steps", type=common.positive_int, default=10, help="batches to run (default: 10)")
-    args = p.parse_args(argv)
-    steps = 3 if args.quick else args.steps
-    common.seed_everything(args.seed)
-    device = common.get_device(args.device)
+    args = flags.parse(flags.parser(__doc__, steps=(10, 3)), argv)
 
-    data = load_data(args)
-    dataloader = data.test_loader  # the course uses the test images, in order
+    dataset = datasets.CIFAR10(args, train=False, transform=torchvision.transforms.ToTensor())
+
+    # the course: batch_size=1, one image per step; 64 at a time give the same mean loss with less noise
+    dataloader = DataLoader(dataset, batch_size=args.batch_size, **datasets.loader_options(args.num_workers))
+
     loss = nn.CrossEntropyLoss()
-    tudui = Tudui().to(device)
+    tudui = Tudui().to(args.device)
     conv1 = tudui.model[0]
-    print(f"before backward(): model.0.weight.grad is {conv1.weight.grad}")
+    print(_("before backward(): model.0.weight.grad is {grad}").format(grad=conv1.weight.grad))
 
-    with common.writer("p23_nn_loss_network", args, synthetic=data.synthetic) as writer:
-        for step, (imgs, targets) in enumerate(dataloader):
-            if step == steps:
-                break
-            imgs, targets = imgs.to(device), targets.to(device)
-            outputs = tudui(imgs)                   # (64, 3, 32, 32) -> (64, 10) raw scores
-            result_loss = loss(outputs, targets)    # (64, 10) and (64,) -> one number, the batch's mean
-            tudui.zero_grad()                       # start from empty .grad (backward() adds to it)
-            result_loss.backward()                  # fills .grad of every weight
+    with SummaryWriter(board.run_dir("p23_nn_loss_network", args)) as writer:
+        step = 0
+        for data in dataloader:
+            imgs, targets = data
+            imgs, targets = imgs.to(args.device), targets.to(args.device)
+            outputs = tudui(imgs)                 # (64, 3, 32, 32) -> (64, 10) raw scores
+            result_loss = loss(outputs, targets)  # (64, 10) and (64,) -> one number, the batch's mean
+            tudui.zero_grad()                     # start from empty .grad (backward() adds to it)
+            result_loss.backward()                # 反向传播: fills .grad of every weight
             grad_norm = conv1.weight.grad.norm().item()
-            print(f"step {step}: loss {result_loss.item():.4f}, model.0.weight.grad {tuple(conv1.weight.grad.shape)} "
-                  f"norm {grad_norm:.4f}")
+            print(_("step {step}: loss {loss:.4f}, model.0.weight.grad {shape} norm {norm:.4f}").format(
+                step=step, loss=result_loss.item(), shape=tuple(conv1.weight.grad.shape), norm=grad_norm))
             writer.add_scalar("cross_entropy", result_loss.item(), step)
             writer.add_scalar("grad_norm_conv1", grad_norm, step)
             for name, param in tudui.named_parameters():
                 writer.add_histogram(f"grad/{name}", param.grad, step)
-        common.tensorboard_hint(writer)
+            step = step + 1
+            if step == args.steps:
+                break
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

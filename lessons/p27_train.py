@@ -5,8 +5,8 @@
     python lessons/p27_train.py --resume     # go on after the last finished epoch (after Ctrl-C, say)
     tensorboard --logdir logs/p27_train      # SCALARS train_loss, test_loss, test_accuracy; IMAGES, HPARAMS
 
-Printed as in the course: 训练次数/Loss every 100 steps, 整体测试集上的Loss/正确率 after each epoch; then
-per-class accuracy. IMAGES: confusion_matrix and test_predictions. P32 tests checkpoints/p27_train/best.pth.
+Printed as in the course: 训练次数/Loss every 100 steps, 整体测试集上的Loss/正确率 and 模型已保存 after each
+epoch; then per-class accuracy. IMAGES: confusion_matrix, test_predictions. P32 tests checkpoints/p27_train/best.pth.
 Differences from the course's train.py:
   - train_dataloader shuffles (the course's did not: every epoch saw the same batches in the same order);
   - 整体测试集上的Loss is the mean per image (the course printed the sum of the batch means);
@@ -14,28 +14,40 @@ Differences from the course's train.py:
   - checkpoints are state_dicts with the class names, written safely (not torch.save(tudui)), plus best.pth.
 Like the course it trains on the CPU; P30 and P31 add the GPU.
 """
-from kit import common, reports, runs  # before torch: a Ctrl-C while torch loads is then one line
-from kit.data import load_datasets, loader_options
+from kit import console, datasets, flags, reports, runs  # before torch: a Ctrl-C while torch loads is then one line
 from kit.progress import Progress
 
 import torch
+import torchvision
 from torch import nn
 from torch.utils.data import DataLoader
+from torch.utils.tensorboard import SummaryWriter
 
 from model import Tudui
 
 
-def main(argv=None):
-    p = common.parser(__doc__)
-    args = runs.parse_args(runs.add_flags(p, "p27_train"), argv)
-    if args.device not in ("auto", "cpu"):
-        raise common.LessonError("P27 trains on the CPU, as the course's train.py: for the GPU, run "
-                                 "p30_train_gpu_1.py or p31_train_gpu_2.py")
-    common.seed_everything(args.seed)
+def p28_accuracy():
+    """P28 正确率: argmax(1) picks each image's class; (preds == targets).sum() counts the right ones."""
+    outputs = torch.tensor([[0.1, 0.2],
+                            [0.05, 0.4]])  # 2 images (rows) x 2 classes (columns)
+    print(outputs.argmax(1))  # tensor([1, 1]): each image's best class (argmax(0) would go down the columns)
+    preds = outputs.argmax(1)
+    targets = torch.tensor([0, 1])
+    print((preds == targets).sum())  # tensor(1): one image of the two is right
 
-    # 准备数据集: CIFAR-10 (offline: the synthetic shapes; --dataset folder: your own classes)
-    data_sets = load_datasets(args, train_transform=runs.AUGMENT if args.augment else None)
-    train_data, test_data, classes = data_sets.train_set, data_sets.test_set, data_sets.classes
+
+def main(argv=None):
+    p = flags.parser(__doc__, device=False)  # P27 trains on the CPU, as the course's train.py
+    args = runs.parse_args(p, "p27_train", argv)  # also --epochs, --lr, --augment, --resume, --checkpoint-dir ...
+
+    p28_accuracy()  # P28 正确率, on two made-up outputs: what the test step below counts
+
+    # 准备数据集
+    train_transform = torchvision.transforms.ToTensor()  # offline: the synthetic shapes; --dataset folder: yours
+    if args.augment:  # random crops and flips of each PIL image, then ToTensor
+        train_transform = torchvision.transforms.Compose([*runs.AUGMENT, torchvision.transforms.ToTensor()])
+    train_data = datasets.CIFAR10(args, train=True, transform=train_transform)
+    test_data = datasets.CIFAR10(args, train=False, transform=torchvision.transforms.ToTensor())
 
     # length 长度
     train_data_size = len(train_data)
@@ -43,14 +55,14 @@ def main(argv=None):
     print("训练数据集的长度为：{}".format(train_data_size))
     print("测试数据集的长度为：{}".format(test_data_size))
 
-    # 利用 DataLoader 来加载数据集: shuffled for training, in an order --resume can repeat (a seeded generator)
-    order = torch.Generator().manual_seed(args.seed)
+    # 利用 DataLoader 来加载数据集
+    order = torch.Generator().manual_seed(args.seed)  # shuffled for training, in an order --resume can repeat
     train_dataloader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, generator=order,
-                                  **loader_options(args.num_workers))
-    test_dataloader = DataLoader(test_data, batch_size=args.batch_size, **loader_options(args.num_workers))
+                                  **datasets.loader_options(args.num_workers))
+    test_dataloader = DataLoader(test_data, batch_size=args.batch_size, **datasets.loader_options(args.num_workers))
 
-    # 创建网络模型: one output per class (10 for CIFAR-10)
-    tudui = Tudui(num_classes=len(classes))
+    # 创建网络模型
+    tudui = Tudui(num_classes=len(train_data.classes))  # one output per class: 10 for CIFAR-10
 
     # 损失函数
     loss_fn = nn.CrossEntropyLoss()
@@ -59,28 +71,28 @@ def main(argv=None):
     learning_rate = args.lr  # 1e-2 = 1 x (10)^(-2) = 1 / 100 = 0.01
     optimizer = torch.optim.SGD(tudui.parameters(), lr=learning_rate, momentum=args.momentum)
 
-    # P28 正确率: argmax(1) is each row's best class; (== targets).sum() counts the right ones, as the test step does
-    outputs = torch.tensor([[0.1, 0.2], [0.05, 0.4]])  # 2 images (rows) x 2 classes (columns)
-    targets = torch.tensor([0, 1])
-    print("argmax(1): {}, argmax(0): {}, (outputs.argmax(1) == targets).sum(): {!s}".format(
-        outputs.argmax(1), outputs.argmax(0), (outputs.argmax(1) == targets).sum()))
-
     # 设置训练网络的一些参数
-    total_train_step = 0  # 记录训练的次数
-    total_test_step = 0   # 记录测试的次数
-    epoch = args.epochs   # 训练的轮数
+    # 记录训练的次数
+    total_train_step = 0
+    # 记录测试的次数
+    total_test_step = 0
+    # 训练的轮数
+    epoch = args.epochs
 
-    # 添加tensorboard (and hold the checkpoint folder for this run; --resume continues the last one)
-    with runs.Run("p27_train", args, data_sets) as run, run.writer() as writer:
+    # 添加tensorboard
+    # the course's SummaryWriter("../logs_train") mixes every run in one folder: here a new folder per run (--resume
+    # continues the interrupted run's); runs.Run holds --checkpoint-dir for this run; `with` does writer.close()
+    with (runs.Run("p27_train", args, train_data) as run,
+          SummaryWriter(run.log_dir, purge_step=run.purge_step) as writer):
         if args.resume:  # the weights, optimizer, step counters and random states of the last epoch_N.pth
-            total_train_step, total_test_step = run.resume(tudui, optimizer, train_dataloader)
+            total_train_step, total_test_step = run.resume(tudui, optimizer, train_dataloader, writer)
 
         for i in range(total_test_step, epoch):
             print("-------第 {} 轮训练开始-------".format(i + 1))
 
             # 训练步骤开始
             tudui.train()
-            progress = Progress(len(train_dataloader), i + 1)  # a bar on a terminal, one line in a file
+            progress = Progress(len(train_dataloader), i + 1)  # a bar on a terminal, lines in a file
             for data in train_dataloader:
                 imgs, targets = data
                 outputs = tudui(imgs)              # (64, 3, 32, 32) -> (64, 10)
@@ -103,7 +115,7 @@ def main(argv=None):
             tudui.eval()
             total_test_loss = 0
             total_accuracy = 0
-            confusion = reports.Confusion(len(classes))  # which classes it confuses, for the report at the end
+            confusion = reports.Confusion(train_data.classes)  # which classes it confuses, for the report at the end
             with torch.no_grad():
                 for data in test_dataloader:
                     imgs, targets = data
@@ -111,27 +123,31 @@ def main(argv=None):
                     loss = loss_fn(outputs, targets)
                     total_test_loss = total_test_loss + loss.item() * len(targets)  # the last batch is smaller
                     accuracy = (outputs.argmax(1) == targets).sum()
-                    total_accuracy = total_accuracy + accuracy.item()
+                    total_accuracy = total_accuracy + accuracy.item()  # .item(): a number, not a tensor
                     confusion.add(outputs, targets)
 
-            total_test_loss = total_test_loss / test_data_size
+            total_test_loss = total_test_loss / test_data_size  # the mean per image (the course: a sum of means)
+            test_accuracy = total_accuracy / test_data_size
             print("整体测试集上的Loss: {}".format(total_test_loss))
-            print("整体测试集上的正确率: {}".format(total_accuracy / test_data_size))
+            print("整体测试集上的正确率: {}".format(test_accuracy))
             total_test_step = total_test_step + 1  # = the epoch just finished
             writer.add_scalar("test_loss", total_test_loss, total_test_step)
-            writer.add_scalar("test_accuracy", total_accuracy / test_data_size, total_test_step)
+            writer.add_scalar("test_accuracy", test_accuracy, total_test_step)
             writer.add_scalar("learning_rate", optimizer.param_groups[0]["lr"], total_test_step)
-            reports.per_class_scalars(writer, confusion, classes, total_test_step)
+            reports.per_class_scalars(writer, confusion, total_test_step)
             writer.flush()  # on disk before epoch_N.pth says the epoch is complete
 
-            # 保存模型: epoch_N.pth, and best.pth while the test accuracy is the best so far
-            run.save(tudui, optimizer, train_dataloader, total_train_step, total_test_step,
-                     total_accuracy / test_data_size, total_test_loss)
+            # 保存模型
+            # the course's torch.save(tudui, "tudui_{}.pth".format(i)) pickles the whole model; here the state_dict
+            # through a temp file: epoch_N.pth, and best.pth while the test accuracy is the best so far
+            run.save(tudui, optimizer, train_dataloader, epoch=total_test_step, total_train_step=total_train_step,
+                     test_accuracy=test_accuracy, test_loss=total_test_loss)
+            print("模型已保存")
 
-        reports.final_report(writer, tudui, test_data, classes, confusion, total_test_step)
+        reports.final_report(writer, tudui, test_data, confusion, total_test_step)
         run.finish(writer, torch.device("cpu"))
     return 0
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

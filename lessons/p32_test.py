@@ -15,48 +15,50 @@ Differences from the course's test.py:
 """
 from pathlib import Path
 
-from kit import checkpoint, common, images  # before torch: a Ctrl-C while torch loads is then one line
+from kit import board, checkpoint, console, flags, images, photos  # before torch: a Ctrl-C while torch loads is then one line
+from kit.errors import shown
+from kit.i18n import _
 
 import torch
 import torchvision
 from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
 
 
 def main(argv=None):
-    p = common.parser(__doc__, data=False)
-    p.add_argument("images", nargs="*", type=Path,
-                   help="image files or folders (default: the samples in data/samples/)")
-    p.add_argument("--checkpoint", type=Path, help="checkpoint to load (default: the newest best.pth "
-                                                   "under checkpoints/)")
-    p.add_argument("--batch-size", type=common.positive_int, default=64, help="images per batch (default: 64)")
-    args = p.parse_args(argv)  # --quick is accepted for uniformity; predicting is already quick
-    common.seed_everything(args.seed)
-    device = common.get_device(args.device)
+    p = flags.parser(__doc__, data=False, seed=False)
+    p.add_argument("images", nargs="*", type=Path, help=_("image files or folders (default: the samples in "
+                                                          "data/samples/)"))
+    p.add_argument("--checkpoint", type=Path, help=_("a checkpoint file, or a folder: its newest best.pth (default: "
+                                                     "the newest best.pth under checkpoints/)"))
+    p.add_argument("--batch-size", type=flags.positive_int, default=64, help=_("images per batch (default: 64)"))
+    args = flags.parse(p, argv)  # --quick is accepted, as by every lesson: predicting is quick already
+    device = args.device
 
     # the course has one image_path; here every image file in the files and folders given, each checked
     # first: a bad one is refused in one line, and the others go on
-    files, refused = images.readable(args.images or [common.DATA_DIR / "samples"])
+    files, refused = photos.readable(args.images or [flags.DATA_DIR / "samples"])
 
     image_path = files[0]  # the course: image_path = "../imgs/airplane.png"
-    print(f"\nthe course's test.py, step by step, on {image_path}:")
+    print(_("the course's test.py, step by step, on {path}:").format(path=shown(image_path)))
     image = Image.open(image_path)
     print(image)
     image = images.to_rgb(image)  # the course's image.convert('RGB'), right also for 16-bit, transparent, rotated
+    transform = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),
+                                                torchvision.transforms.ToTensor()])
 
-    transform = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),  # squashes, as the course
-                                                torchvision.transforms.ToTensor()])        # [0, 255] -> [0, 1]
-
-    image = transform(image)  # (H, W) RGB picture -> (3, 32, 32) tensor
+    image = transform(image)  # (H, W) RGB picture -> (3, 32, 32) tensor in [0, 1], squashed as the course does
     print(image.shape)
 
     # the course: model = torch.load("tudui_29_gpu.pth", map_location=torch.device('cpu')), which unpickles
     # (runs) whatever the file holds; load_tudui rebuilds only tensors and an allow-listed Tudui, on `device`
-    ckpt_path = args.checkpoint or checkpoint.newest(common.CHECKPOINT_DIR)
+    ckpt_path = checkpoint.newest(args.checkpoint or flags.CHECKPOINT_DIR)  # a file, or a folder's newest best.pth
     model, classes = checkpoint.load_tudui(ckpt_path, device)
-    print(f"checkpoint: {ckpt_path}")
+    print(_("checkpoint: {path}").format(path=shown(ckpt_path)))
     print(model)
-    print(f"{len(classes)} classes: {', '.join(classes)}")
-    synthetic = images.warn_if_synthetic(classes)  # its classes are shapes: photos get meaningless answers
+    print(_("{n} classes: {classes}").format(n=len(classes), classes=", ".join(classes)))
+    if photos.warn_if_synthetic(classes):  # its classes are shapes: photos get meaningless answers
+        args.dataset = "synthetic"  # and its run folder says so: logs/p32_test/<time>-synthetic
     image = torch.reshape(image, (1, 3, 32, 32))  # the model takes batches: (3, 32, 32) -> (1, 3, 32, 32)
     print(image.shape)
     model.eval()  # as the course (load_tudui did it already): Dropout/BatchNorm layers switch to inference
@@ -65,16 +67,16 @@ def main(argv=None):
     print(output)
 
     print(output.argmax(1))
-    print(f"output.argmax(1) is class {output.argmax(1).item()}: {classes[output.argmax(1).item()]}\n")
+    print(_("output.argmax(1) is class {index}: {name}").format(index=output.argmax(1).item(),
+                                                                name=classes[output.argmax(1).item()]) + "\n")
 
     # beyond the course: every image at once, in batches, with class names and top-3 probabilities
-    rows = images.predict(model, files, transform, classes, device, args.batch_size, refused)
+    rows = photos.predict(model, files, transform, classes, device, args.batch_size, refused)
 
-    with common.writer("p32_test", args, synthetic=synthetic) as writer:
-        images.log_predictions(writer, rows, refused)
-        common.tensorboard_hint(writer)
-    return 0
+    with SummaryWriter(board.run_dir("p32_test", args)) as writer:
+        photos.log_predictions(writer, rows, refused)
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

@@ -2,13 +2,12 @@
 
     python lessons/p33_train_fast.py --quick                      # smoke run, seconds
     python lessons/p33_train_fast.py --dataset folder --data-root ../shared/datasets/cifar10-jpg   # ~73%
-    tensorboard --logdir logs/p33_train_fast                      # then open http://localhost:6006
+    tensorboard --logdir logs/p33_train_fast                      # SCALARS train_loss, learning_rate, test_*
 
 On 2 CPU cores: the course's 30-epoch 66.7% in one epoch (--epochs 1, ~45 s), ~73% in the default 4.
 Printed per epoch: test_accuracy, s/epoch, img/s; at the end, how exactly the saved model matches the trained one.
-TensorBoard SCALARS: train_loss, learning_rate (the one-cycle shape), test_loss, test_accuracy.
-Differences from the course's train.py (P27), each commented where it happens, measured in benchmarks/README.md;
-the model is the course's Tudui, and best.pth / final.pth load in p32_test.py and in the course's code:
+Differences from the course's train.py (P27), each commented where it happens, measured in benchmarks/README.md
+(best.pth / final.pth are the course's Tudui: they load in p32_test.py and in the course's code):
   the data set as one uint8 tensor (folders decoded once into data/cache/), crop + flip of whole batches;
   normalisation folded into conv1 when saving; conv1 starts as a whitening filter bank; channels_last;
   Nesterov SGD + weight decay, one-cycle lr, label smoothing, gradient clipping, flip test-time augmentation.
@@ -22,12 +21,14 @@ import math
 import time
 from pathlib import Path
 
-from kit import checkpoint, common, locks, tensors  # before torch: a Ctrl-C while torch loads is then one line
-from kit.data import load_datasets
+# kit before torch: a Ctrl-C while torch loads is then one line
+from kit import board, checkpoint, console, datasets, errors, fast_data, flags, locks
+from kit.i18n import N_, _
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.tensorboard import SummaryWriter  # torch's own class, as in the course
 
 from model import Tudui
 
@@ -91,8 +92,9 @@ def train_one_epoch(model, train_x, train_y, args, optimizer, scheduler, loss_fn
         if step % args.log_every == 0:  # .item() waits for the GPU: not on every step
             value = loss.item()
             if not math.isfinite(value):  # the weights blew up; more steps will not bring them back
-                raise common.LessonError(f"the loss became {value} at step {step}: try a lower --lr than "
-                                         f"{args.lr} (batch {args.batch_size})")
+                raise errors.LessonError(_("the loss became {value} at step {step}: try a lower --lr than {lr} "
+                                           "(batch {batch})").format(value=value, step=step, lr=args.lr,
+                                                                     batch=args.batch_size))
             writer.add_scalar("train_loss", value, step)
         writer.add_scalar("learning_rate", optimizer.param_groups[0]["lr"], step)
     return step, n
@@ -115,30 +117,35 @@ def evaluate(model, test_x, test_y, prep, tta, bf16, batch_size=250):
 
 
 def parse_args(argv):
-    p = common.parser(__doc__, batch_size=128)
-    p.add_argument("--epochs", type=common.positive_int, default=4, help="epochs (default: 4)")
-    p.add_argument("--lr", type=common.positive_float, default=0.06,
-                   help="peak learning rate (default: 0.06, measured best for batch 128; higher can diverge)")
-    p.add_argument("--momentum", type=common.non_negative_float, default=0.9, help="SGD momentum (default: 0.9)")
-    p.add_argument("--weight-decay", type=common.non_negative_float, default=5e-4, help="(default: 5e-4)")
-    p.add_argument("--clip", type=common.non_negative_float, default=CLIP,
-                   help=f"clip the gradient norm to this; 0: off (default: {CLIP})")
-    for flag, what in [("augment", "random crop + flip"), ("normalize", "per-channel normalisation"),
-                       ("whiten", "the whitening initialisation of the first conv"),
-                       ("channels-last", "the NHWC memory layout"), ("tta", "flip test-time augmentation"),
-                       ("keep-memory", "keeping freed memory for the next step (glibc, Linux)")]:
-        p.add_argument(f"--no-{flag}", dest=flag.replace("-", "_"), action="store_false", help=f"switch off {what}")
+    p = flags.parser(__doc__, batch_size=None)  # no DataLoader, so no --num-workers: P33 adds --batch-size itself
+    p.add_argument("--batch-size", type=flags.positive_int, default=128,
+                   help=_("images per batch (default: %(default)s)"))
+    p.add_argument("--epochs", type=flags.positive_int, default=4, help=_("epochs (default: 4)"))
+    p.add_argument("--lr", type=flags.positive_float, default=0.06,
+                   help=_("peak learning rate (default: 0.06, measured best for batch 128; higher can diverge)"))
+    p.add_argument("--momentum", type=flags.non_negative_float, default=0.9, help=_("SGD momentum (default: 0.9)"))
+    p.add_argument("--weight-decay", type=flags.non_negative_float, default=5e-4, help="(default: 5e-4)")
+    p.add_argument("--clip", type=flags.non_negative_float, default=CLIP,
+                   help=_("clip the gradient norm to this; 0: off (default: {clip})").format(clip=CLIP))
+    for flag, text in [("augment", N_("switch off random crop + flip")),
+                       ("normalize", N_("switch off per-channel normalisation")),
+                       ("whiten", N_("switch off the whitening initialisation of the first conv")),
+                       ("channels-last", N_("switch off the NHWC memory layout")),
+                       ("tta", N_("switch off flip test-time augmentation")),
+                       ("keep-memory", N_("switch off keeping freed memory for the next step (glibc, Linux)"))]:
+        p.add_argument(f"--no-{flag}", dest=flag.replace("-", "_"), action="store_false", help=_(text))
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                   help="bfloat16 autocast (default: on with CUDA, off on a CPU, where it is slower)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (the first epoch pays for it)")
-    p.add_argument("--gpu-batch-size", type=common.positive_int, default=128,
-                   help="--batch-size on CUDA (default: 128, the CPU's measured value; a GPU's best is not measured)")
-    p.add_argument("--gpu-lr", type=common.positive_float, default=0.06,
-                   help="--lr on CUDA (default: 0.06, the CPU's measured value; a GPU's best is not measured)")
-    p.add_argument("--cache-dir", type=Path, default=tensors.CACHE_DIR, help="decoded-data cache (default: data/cache)")
-    p.add_argument("--checkpoint-dir", type=Path, default=common.CHECKPOINT_DIR / "p33_train_fast",
-                   help="where best.pth and final.pth go (default: checkpoints/p33_train_fast)")
-    args = p.parse_args(argv)
+                   help=_("bfloat16 autocast (default: on with CUDA, off on a CPU, where it is slower)"))
+    p.add_argument("--compile", action="store_true", help=_("torch.compile the model (the first epoch pays for it)"))
+    p.add_argument("--gpu-batch-size", type=flags.positive_int, default=128,
+                   help=_("--batch-size on CUDA (default: 128, the CPU's measured value; a GPU's best: not measured)"))
+    p.add_argument("--gpu-lr", type=flags.positive_float, default=0.06,
+                   help=_("--lr on CUDA (default: 0.06, the CPU's measured value; a GPU's best is not measured)"))
+    p.add_argument("--cache-dir", type=Path, default=fast_data.CACHE_DIR,
+                   help=_("decoded-data cache (default: data/cache)"))
+    p.add_argument("--checkpoint-dir", type=Path, default=flags.CHECKPOINT_DIR / "p33_train_fast",
+                   help=_("where best.pth and final.pth go (default: checkpoints/p33_train_fast)"))
+    args = flags.parse(p, argv)  # seeds; args.device is a torch.device
     args.log_every = 10 if args.quick else 100
     return args
 
@@ -147,38 +154,41 @@ def main(argv=None):
     args = parse_args(argv)
     if args.keep_memory:  # no page faults for memory that every step frees and takes again
         keep_freed_memory()
-    common.seed_everything(args.seed)
-    device = common.get_device(args.device)
+    device = args.device  # flags.parse: auto picks CUDA, then Apple MPS, then the CPU
     if device.type == "cuda":
         args.batch_size, args.lr = args.gpu_batch_size, args.gpu_lr
         torch.backends.cudnn.benchmark = True  # the shapes never change: let cuDNN pick its fastest kernels
     args.bf16 = device.type == "cuda" if args.bf16 is None else args.bf16
-    print(f"device: {common.device_name(device)}; batch {args.batch_size}, lr {args.lr}, "
-          f"bf16 autocast {'on' if args.bf16 else 'off'}, torch.compile {'on' if args.compile else 'off'}")
+    on_off = {True: _("on"), False: _("off")}
+    print(_("device: {device}; batch {batch}, lr {lr}, bf16 autocast {bf16}, torch.compile {compile}").format(
+        device=flags.device_name(device), batch=args.batch_size, lr=args.lr, bf16=on_off[args.bf16],
+        compile=on_off[args.compile]))
 
-    with locks.hold(args.checkpoint_dir, "checkpoint folder"):  # one run at a time writes best.pth
+    with locks.hold(args.checkpoint_dir):  # one run at a time writes best.pth
         train(args, device)
 
 
 def train(args, device):
     t0 = time.perf_counter()
-    data = load_datasets(args)  # resolves --dataset (auto/cifar10/folder/synthetic) like every lesson
+    # 准备数据集: CIFAR-10 (offline: the synthetic shapes; --dataset folder: your own classes), no transform:
+    train_set = datasets.CIFAR10(args, train=True)
+    test_set = datasets.CIFAR10(args, train=False)
     # the whole set as uint8 on the device (150 MB for CIFAR-10's 50,000 images): a batch is a slice of it,
     # with no DataLoader, PIL or ToTensor per image (what each part bought: benchmarks/README.md)
-    train_x, train_y = tensors.as_tensors(data.train_set, args.cache_dir)
-    test_x, test_y = tensors.as_tensors(data.test_set, args.cache_dir)
+    train_x, train_y = fast_data.as_tensors(train_set, args.cache_dir)
+    test_x, test_y = fast_data.as_tensors(test_set, args.cache_dir)
     train_x, train_y, test_x, test_y = (t.to(device) for t in (train_x, train_y, test_x, test_y))
     args.batch_size = min(args.batch_size, len(train_x))
-    print(f"data ({data.name}): train {tuple(train_x.shape)}, test {tuple(test_x.shape)} uint8, "
-          f"ready in {time.perf_counter() - t0:.1f} s")
+    print(_("data ({name}): train {train}, test {test} uint8, ready in {seconds:.1f} s").format(
+        name=args.dataset, train=tuple(train_x.shape), test=tuple(test_x.shape), seconds=time.perf_counter() - t0))
 
     # per-channel normalisation: every input channel centred and equally loud, so one lr suits all weights
-    mean, std = tensors.channel_stats(train_x) if args.normalize else (None, None)
+    mean, std = fast_data.channel_stats(train_x) if args.normalize else (None, None)
 
     def prep(images, generator=None):
-        return tensors.to_float(images, mean, std, args.channels_last, generator)
+        return fast_data.to_float(images, mean, std, args.channels_last, generator)
 
-    tudui = Tudui(len(data.classes)).to(device)
+    tudui = Tudui(len(train_set.classes)).to(device)
     if mean is not None:
         tudui.model[0].padding = (0, 0)  # to_float() pads instead (not a weight: the state_dict is unchanged)
     if args.whiten:  # from 512 images spread over the set (image folders are sorted by class)
@@ -199,8 +209,12 @@ def train(args, device):
     def saved_model():  # the plain Tudui that takes ToTensor() images, as p32_test.py feeds it
         return fold_normalization(tudui, mean, std) if mean is not None else tudui
 
+    def save(name, epoch, accuracy, model):
+        checkpoint.save(args.checkpoint_dir / name, model, classes=train_set.classes, epoch=epoch,
+                        test_accuracy=accuracy, lesson="p33_train_fast")
+
     best, step, train_time = -1.0, 0, 0.0
-    with common.writer("p33_train_fast", args, synthetic=data.synthetic) as writer:
+    with SummaryWriter(board.run_dir("p33_train_fast", args)) as writer:  # logs/p33_train_fast/<time>[-synthetic]/
         start = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
             t_epoch = time.perf_counter()
@@ -212,32 +226,34 @@ def train(args, device):
             train_time += epoch_time
             test_loss, accuracy = evaluate(model, test_x, test_y, prep, args.tta, args.bf16)
             if not math.isfinite(test_loss):  # never saved as best: the weights blew up
-                raise common.LessonError(f"training diverged in epoch {epoch} (the test loss is {test_loss}): "
-                                         f"try a lower --lr than {args.lr} (batch {args.batch_size})")
+                raise errors.LessonError(_("training diverged in epoch {epoch} (the test loss is {loss}): try a "
+                                           "lower --lr than {lr} (batch {batch})").format(
+                    epoch=epoch, loss=test_loss, lr=args.lr, batch=args.batch_size))
             writer.add_scalar("test_loss", test_loss, epoch)
             writer.add_scalar("test_accuracy", accuracy, epoch)
             writer.flush()
-            print(f"epoch {epoch}/{args.epochs}: test_loss {test_loss:.4f}, test_accuracy {accuracy:.4f} | "
-                  f"{epoch_time:.1f} s/epoch, {seen / epoch_time:,.0f} img/s | training {train_time:.1f} s, "
-                  f"with tests {time.perf_counter() - start:.1f} s", flush=True)
+            print(_("epoch {epoch}/{epochs}: test_loss {loss:.4f}, test_accuracy {accuracy:.4f} | {epoch_s:.1f} "
+                    "s/epoch, {speed} img/s | training {train_s:.1f} s, with tests {total_s:.1f} s").format(
+                epoch=epoch, epochs=args.epochs, loss=test_loss, accuracy=accuracy, epoch_s=epoch_time,
+                speed=f"{seen / epoch_time:,.0f}", train_s=train_time, total_s=time.perf_counter() - start), flush=True)
             if accuracy > best:
                 best = accuracy
-                checkpoint.save(args.checkpoint_dir / "best.pth", saved_model(), classes=data.classes,
-                                epoch=epoch, test_accuracy=accuracy, lesson="p33_train_fast")
+                save("best.pth", epoch, accuracy, saved_model())
         final = saved_model()
-        checkpoint.save(args.checkpoint_dir / "final.pth", final, classes=data.classes, epoch=args.epochs,
-                        test_accuracy=accuracy, lesson="p33_train_fast")
+        save("final.pth", args.epochs, accuracy, final)
         if mean is not None:  # what p32_test.py will see: the folded model on plain [0, 1] images, in float32
             few = test_x[:1000]
             with torch.no_grad():
                 trained = tudui.eval()(prep(few))
-                saved = final.to(device).eval()(tensors.to_float(few, None, None, False))
-            print(f"the saved model (normalisation folded into the first conv) on plain [0, 1] images: "
-                  f"the same prediction for {(trained.argmax(1) == saved.argmax(1)).sum().item()}/{len(few)} "
-                  f"test images, logits within {(trained - saved).abs().max().item():.1e}")
-        print(f"best test_accuracy {best:.4f}; checkpoints in {args.checkpoint_dir}")
-        common.tensorboard_hint(writer)
+                saved = final.to(device).eval()(fast_data.to_float(few, None, None, False))
+            print(_("the saved model (normalisation folded into the first conv) on plain [0, 1] images: the same "
+                    "prediction for {same}/{n} test images, logits within {diff:.1e}").format(
+                same=(trained.argmax(1) == saved.argmax(1)).sum().item(), n=len(few),
+                diff=(trained - saved).abs().max().item()))
+        print(_("best test_accuracy {best:.4f}; checkpoints in {folder}").format(
+            best=best, folder=errors.shown(args.checkpoint_dir)))
+    board.tensorboard_hint(writer)
 
 
 if __name__ == "__main__":
-    common.run(main)
+    console.run(main)

@@ -1,14 +1,15 @@
-"""One quick tour of every lesson per test session, shared by test_tour.py and test_tensorboard_server.py.
+"""Shared by test_tour.py, test_tensorboard_server.py and test_readme.py: one quick tour per session (the
+`tour` fixture: .returncode, .output, .logdir, .seconds) and the flags a lesson's --help lists.
 
-    from conftest_tour import tour    # the fixture; tour.returncode, tour.output, tour.logdir, ...
-
-The tour runs exactly as a learner runs it (`python -m lessons tour --quick` from the repo root, each
-lesson its own process), on synthetic data and the CPU, with logs and checkpoints in a temporary folder.
-It runs once even though two test modules import the fixture: the result is cached here.
-While working on the TensorBoard tests, TOUR_LOGDIR=<logs of an earlier tour> skips the tour (its
-output is then empty, so test_tour.py's tour tests fail: never set it in CI).
+The tour runs as a learner runs it (`python -m lessons tour --quick`), on synthetic data and the CPU, into a
+temporary folder; once, though two modules import the fixture (cached here). TOUR_LOGDIR=<an earlier tour's
+logs> skips it while working on the TensorBoard tests (test_tour.py's tour test then fails: never in CI).
 """
+import contextlib
+import importlib
+import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,12 +21,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def help_flags(script):
+    """The flags `python lessons/<script> --help` lists."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        importlib.import_module(script.removesuffix(".py")).main(["--help"])
+    return set(re.findall(r"--[\w-]+", out.getvalue()))
+
+
 @dataclass
 class Tour:
     returncode: int
     output: str
     logdir: Path
-    checkpoint_dir: Path
     seconds: float
 
 
@@ -35,15 +43,13 @@ _done = {}
 @pytest.fixture(scope="session")
 def tour(tmp_path_factory):
     if "tour" not in _done and os.environ.get("TOUR_LOGDIR"):
-        _done["tour"] = Tour(0, "", Path(os.environ["TOUR_LOGDIR"]), Path(os.environ["TOUR_LOGDIR"]), 0.0)
+        _done["tour"] = Tour(0, "", Path(os.environ["TOUR_LOGDIR"]), 0.0)
     if "tour" not in _done:
-        root = tmp_path_factory.mktemp("tour")
-        logdir, checkpoint_dir = root / "logs", root / "checkpoints"
-        cmd = [sys.executable, "-m", "lessons", "tour", "--quick", "--dataset", "synthetic", "--device", "cpu",
-               "--logdir", str(logdir), "--checkpoint-dir", str(checkpoint_dir)]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        root, t0 = tmp_path_factory.mktemp("tour"), time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "lessons", "tour", "--quick", "--dataset", "synthetic",
+                               "--device", "cpu", "--logdir", str(root / "logs"), "--checkpoint-dir",
+                               str(root / "checkpoints")], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               encoding="utf-8", errors="replace", timeout=900)
-        _done["tour"] = Tour(proc.returncode, proc.stdout, logdir, checkpoint_dir, time.perf_counter() - t0)
+        _done["tour"] = Tour(proc.returncode, proc.stdout, root / "logs", time.perf_counter() - t0)
         print(f"\nquick tour: {_done['tour'].seconds:.0f} s, exit {proc.returncode}")  # shown with pytest -s
     return _done["tour"]

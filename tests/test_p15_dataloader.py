@@ -1,37 +1,32 @@
 import re
 
-import pytest
-
-from conftest import tb_tags
+from conftest import events
 
 
 def test_loader_parameters_each_show_an_effect(run_lesson):
-    from kit.data import QUICK_TEST, SyntheticCIFAR10, subset
+    from kit.datasets import subset
+    from kit.synthetic import SyntheticCIFAR10
 
-    out, runs = run_lesson("p15_dataloader")
-    img, target = subset(SyntheticCIFAR10(QUICK_TEST, seed=1), QUICK_TEST)[0]  # the quick synthetic test set
-    assert "torch.Size([3, 32, 32])" in out
-    assert f"target {target}: {SyntheticCIFAR10.classes[target]}" in out
-    # drop_last: the note's 100 cards, and --quick's 500 images at the course's batch size, 64
-    assert "100 cards, batch_size=3, drop_last=False: 34 batches, the last has 1" in out
-    assert "100 cards, batch_size=3, drop_last=True: 33 batches, the last has 3" in out
-    assert "500 images, batch_size=64, drop_last=False: 8 batches, the last has 52" in out
-    assert "500 images, batch_size=64, drop_last=True: 7 batches, the last has 64" in out
+    r = run_lesson("p15_dataloader")
+    _, target = subset(SyntheticCIFAR10(512, seed=1), 500)[0]  # --quick: 500 of the 512 synthetic test images
+    assert f"torch.Size([3, 32, 32])\n{target}\n{SyntheticCIFAR10.classes[target]}\n" in r.out
     # batch_size and shuffle: both epochs give batches of 64, in a different order
-    firsts = re.findall(r"epoch (\d), step 0: imgs \(64, 3, 32, 32\), targets \(64,\), first targets (\[.*\])", out)
-    assert [e for e, _ in firsts] == ["0", "1"]
-    assert firsts[0][1] != firsts[1][1]
+    firsts = re.findall(r"epoch (\d), step 0: imgs \(64, 3, 32, 32\), targets \(64,\), first targets (\[.*\])", r.out)
+    assert [epoch for epoch, _ in firsts] == ["0", "1"] and firsts[0][1] != firsts[1][1]
+    # drop_last: (count, batch_size, drop_last, batches, size of the last), the note's 100 cards, then 500 images
+    deals = re.findall(r"(\d+) \w+, batch_size=(\d+), drop_last=(\w+): (\d+) batches, the last has (\d+)", r.out)
+    assert deals == [("100", "3", "False", "34", "1"), ("100", "3", "True", "33", "3"),
+                     ("500", "64", "False", "8", "52"), ("500", "64", "True", "7", "64")]
     # num_workers: the same 3 batches loaded both ways
-    assert re.search(r"num_workers=0: 3 batches in \d+\.\d\d s", out)
-    assert re.search(r"num_workers=2: 3 batches in \d+\.\d\d s", out)
+    assert re.findall(r"num_workers=(\d): (\d+) batches in \d+\.\d\d s", r.out) == [("0", "3"), ("2", "3")]
 
-    assert len(runs) == 1 and runs[0].name.endswith("-synthetic")
-    assert set(tb_tags(runs[0])["images"]) == {"Epoch: 0", "Epoch: 1"}
-    assert "tensorboard --logdir" in out
+    (run,) = r.runs
+    assert run.name.endswith("-synthetic")
+    board = events(run)
+    assert set(board.tags("images")) == {"Epoch: 0", "Epoch: 1"}
+    assert [step for step, *_ in board.images("Epoch: 1")] == [0, 1, 2]  # --quick: 3 batches an epoch
 
 
-def test_a_nonsense_count_is_one_line_from_argparse(run_lesson, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        run_lesson("p15_dataloader", "--steps", "0")
-    assert exit_info.value.code == 2
-    assert "argument --steps: must be at least 1, got 0" in capsys.readouterr().err
+def test_a_nonsense_count_is_refused_by_argparse(run_lesson):
+    r = run_lesson("p15_dataloader", "--steps", "0", expect=2)
+    assert "argument --steps: must be from 1" in r.err and not r.runs

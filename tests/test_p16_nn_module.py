@@ -1,15 +1,13 @@
-from conftest import tb_tags
+from conftest import events
 
 
-def test_forward_adds_one_through_call(run_lesson):
-    out, runs = run_lesson("p16_nn_module", dataset=None)
-    assert out.startswith("tensor(2.)\n")  # the course's print(output)
-    assert "tudui(x): 1.0 -> 2.0" in out
-    # the hook runs when called as tudui(x), not through tudui.forward(x)
-    assert out.count("hook: forward returned 2.0") == 1
-    assert out.index("calling tudui(x):") < out.index("hook:") < out.index("calling tudui.forward(x):")
-    assert len(runs) == 1 and not runs[0].name.endswith("-synthetic")
-    assert tb_tags(runs[0])["graph"]
+def test_forward_adds_one_and_only_call_runs_the_hook(run_lesson):
+    r = run_lesson("p16_nn_module", dataset=None)
+    assert r.out.splitlines()[0] == "tensor(2.)"  # the course's print(output)
+    assert r.numbers("hook: forward returned") == [2.0]  # once: tudui(x) runs it, tudui.forward(x) does not
+    assert r.out.index("tudui(x):") < r.out.index("hook:") < r.out.index("tudui.forward(x):")
+    assert len(r.runs) == 1 and not r.runs[0].name.endswith("-synthetic")
+    assert events(r.runs[0]).tags("graph")
 
 
 def test_module_directly():

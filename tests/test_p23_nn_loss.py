@@ -1,32 +1,27 @@
 import math
+import re
 
-from conftest import tb_scalars, tb_tags
+from conftest import events
 
 
-def test_prints_the_notes_values(run_lesson):
-    out, runs = run_lesson("p23_nn_loss", dataset=None)
-    assert "L1Loss(reduction='sum')  = 2.0 " in out
-    assert "L1Loss(reduction='mean') = 0.6667 " in out
-    assert "MSELoss()                = 1.3333 " in out
-    assert "CrossEntropyLoss([0.1, 0.2, 0.3], target 1) = 1.1019 " in out
-    assert "-0.2 + ln(e^0.1 + e^0.2 + e^0.3)   = 1.1019" in out
-    assert "equal: True" in out
-    assert "tensor(2.)" in out  # the course's printout, next to the number
+def test_the_notes_values_shape_rules_and_curves(run_lesson):
+    r = run_lesson("p23_nn_loss", dataset=None)
+    assert r.lines("tensor(") == ["tensor(2.)", "tensor(1.3333)", "tensor(1.1019)"]  # the course's three prints
+    assert r.number("L1Loss(reduction='mean')") == 0.6667
+    assert r.number("by hand:") == 1.1019  # the note's formula gives PyTorch's CrossEntropyLoss
 
-    # the shape rules: the right call, and each wrong one caught with PyTorch's own error
-    assert "target tensor([1])           -> 1.1019" in out
-    assert "target tensor([[1]])         -> RuntimeError: 0D or 1D target tensor expected" in out
-    assert "target tensor([1.])          -> RuntimeError: expected target dtype to be Long" in out
-    assert "target tensor([1, 2])        -> ValueError: Expected input batch_size (1) to match target batch_size (2)" in out
-    assert "target tensor([3])           -> IndexError: Target 3 is out of bounds" in out
-    assert "target [[0., 1., 0.]] (N, C) -> 1.1019" in out
+    # the shape rules: the right calls give the loss, each wrong one PyTorch's own error
+    rules = dict(re.findall(r"scores, (target .*?) +-> (\S+)", r.out))
+    assert rules == {"target tensor([1])": "1.1019", "target tensor([[1]])": "RuntimeError:",
+                     "target tensor([1.])": "RuntimeError:", "target tensor([1, 2])": "ValueError:",
+                     "target tensor([3])": "IndexError:", "target [[0., 1., 0.]] (N, C)": "1.1019"}
 
-    assert len(runs) == 1
-    assert {"l1_loss", "mse_loss", "cross_entropy"} <= set(tb_tags(runs[0])["scalars"])
-    l1 = dict(tb_scalars(runs[0], "l1_loss"))
-    mse = dict(tb_scalars(runs[0], "mse_loss"))
+    board = events(r.runs[-1])
+    l1, mse = dict(board.scalars("l1_loss")), dict(board.scalars("mse_loss"))
     assert l1[30] == 0 and mse[30] == 0  # the prediction equals the target at step 30
     assert math.isclose(l1[0], 3.0, rel_tol=1e-6) and math.isclose(mse[0], 9.0, rel_tol=1e-6)
+    cross = [v for _, v in board.scalars("cross_entropy")]
+    assert len(cross) == 61 and all(a > b > 0 for a, b in zip(cross, cross[1:]))  # towards 0, never 0
 
 
 def test_by_hand_formula_matches_pytorch():

@@ -1,22 +1,19 @@
-import re
-
 import pytest
 
-from conftest import tb_scalars, tb_tags
+from conftest import events
 
 
 def test_backward_fills_gradients_and_logs_histograms(run_lesson):
-    out, runs = run_lesson("p23_nn_loss_network", "--steps", "5")
-    assert "before backward(): model.0.weight.grad is None" in out
-    steps = re.findall(r"step (\d): loss ([\d.]+), model\.0\.weight\.grad \(32, 3, 5, 5\) norm ([\d.]+)", out)
-    assert [s[0] for s in steps] == ["0", "1", "2"]  # --quick: 3 batches
-    for _, loss, norm in steps:
-        assert 2.0 < float(loss) < 2.6  # random weights: about ln(10) = 2.30
-        assert float(norm) > 0
-    assert len(runs) == 1 and runs[0].name.endswith("-synthetic")
-    tags = tb_tags(runs[0])
-    assert {"grad/model.0.weight", "grad/model.8.bias"} <= set(tags["histograms"])
-    assert len([t for t in tags["histograms"] if t.startswith("grad/")]) == 10
-    assert [step for step, _ in tb_scalars(runs[0], "cross_entropy")] == [0, 1, 2]
-    norms = [v for _, v in tb_scalars(runs[0], "grad_norm_conv1")]
-    assert norms == pytest.approx([float(s[2]) for s in steps], abs=1e-4)
+    r = run_lesson("p23_nn_loss_network", "--steps", "5")
+    assert "model.0.weight.grad is None" in r.out  # before backward()
+    assert r.numbers("step") == [0, 1, 2]  # --quick: 3 batches
+    losses, norms = r.numbers(": loss"), r.numbers("norm")
+    assert all(2.0 < loss < 2.6 for loss in losses)  # random weights: about ln(10) = 2.30
+    assert len(norms) == 3 and all(n > 0 for n in norms) and "grad (32, 3, 5, 5)" in r.out
+
+    assert len(r.runs) == 1 and r.runs[0].name.endswith("-synthetic")
+    board = events(r.runs[0])
+    grads = [t for t in board.tags("histograms") if t.startswith("grad/")]
+    assert len(grads) == 10 and {"grad/model.0.weight", "grad/model.8.bias"} <= set(grads)
+    assert [step for step, _ in board.scalars("cross_entropy")] == [0, 1, 2]
+    assert [v for _, v in board.scalars("grad_norm_conv1")] == pytest.approx(norms, abs=1e-4)

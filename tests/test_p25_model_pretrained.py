@@ -7,7 +7,12 @@ import torch
 import torchvision
 from torch import nn
 
-from conftest import tb_scalars, tb_tags
+from conftest import events
+
+
+def count(r, label):
+    """The first count (with thousands separators) on the line starting with `label`: 138,357,544 -> 138357544."""
+    return int(re.search(r"\d{1,3}(?:,\d{3})+", r.lines(label)[0]).group().replace(",", ""))
 
 
 def test_offline_falls_back_to_random_weights_and_finetunes(run_lesson, tmp_path, monkeypatch, recwarn):
@@ -20,29 +25,28 @@ def test_offline_falls_back_to_random_weights_and_finetunes(run_lesson, tmp_path
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)  # never a real 528 MB download
-    out, runs = run_lesson("p25_model_pretrained", "--weights", "default", "--finetune-steps", "1",
-                           "--batch-size", "4")
+    r = run_lesson("p25_model_pretrained", "--weights", "default", "--finetune-steps", "1", "--batch-size", "4")
     assert len(tried) == 1 and tried[0].endswith("vgg16-397923af.pth")
-    warning_lines = [line for line in out.splitlines() if line.startswith("warning:")]
-    assert len(warning_lines) == 1
-    assert "could not be loaded" in warning_lines[0] and "random weights" in warning_lines[0]
-    assert "VGG16: 138,357,544 parameters, random weights" in out
-    # way 1: a layer appended; way 2: the last layer replaced; each whole model printed, as the course does
-    assert "(add_linear): Linear(in_features=1000, out_features=10, bias=True)" in out
-    assert "vgg16_true with classifier.add_linear = Linear(1000, 10): 138,367,554 parameters" in out
-    assert "(6): Linear(in_features=4096, out_features=10, bias=True)" in out
-    assert "vgg16_false with classifier[6] = Linear(4096, 10): 134,301,514 parameters" in out
-    assert out.count("(features): Sequential(") == 4
+    warning, = r.lines("warning:")
+    assert "could not be loaded" in warning and "random weights" in warning
+    assert "random weights" in r.lines("VGG16:")[0] and count(r, "VGG16:") == 138_357_544
+    # the whole model printed once; then only what each way changes
+    assert r.out.count("(features): Sequential(") == 1
+    assert "(add_linear): Linear(in_features=1000, out_features=10, bias=True)" in r.out  # way 1: appended
+    assert count(r, "vgg16_true with classifier.add_linear") == 138_367_554
+    assert r.lines("vgg16_false.classifier[6]:") == [  # way 2: replaced
+        "vgg16_false.classifier[6]: Linear(in_features=4096, out_features=1000, bias=True)",
+        "vgg16_false.classifier[6]: Linear(in_features=4096, out_features=10, bias=True)"]
+    assert count(r, "vgg16_false with classifier[6]") == 134_301_514
     # fine-tuning: only the classifier learns, on inputs normalised as the weights' own preset says
-    assert "fine-tuning the classifier: 123,652,866 of 138,367,554 parameters learn" in out
-    assert "normalised with ImageNet's mean [0.485, 0.456, 0.406] and std [0.229, 0.224, 0.225]" in out
-    assert re.search(r"finetune step 1/1: loss \d+\.\d{4}", out)
-    # the lesson asks with weights=, so torchvision has no deprecation to warn about
-    assert not [w for w in recwarn if "pretrained" in str(w.message)]
+    assert count(r, "fine-tuning the classifier:") == 123_652_866
+    assert "mean [0.485, 0.456, 0.406] and std [0.229, 0.224, 0.225]" in r.out
+    assert "1/1 steps" in r.lines("epoch 1 [")[-1]  # the progress line
+    assert not [w for w in recwarn if "pretrained" in str(w.message)]  # weights=: nothing deprecated asked for
 
-    tags = tb_tags(runs[0])
-    assert {"vgg16_true/text_summary", "vgg16_false/text_summary"} <= set(tags["tensors"])  # add_text
-    assert [step for step, _ in tb_scalars(runs[0], "train_loss")] == [0]
+    board = events(r.runs[0])
+    assert {"vgg16_true/text_summary", "vgg16_false/text_summary"} <= set(board.tags("tensors"))  # add_text
+    assert [step for step, _ in board.scalars("train_loss")] == [0]
 
 
 class TinyVGG(nn.Module):
@@ -63,10 +67,10 @@ def test_quick_never_downloads(run_lesson, monkeypatch):
 
     monkeypatch.setattr(torchvision.models, "vgg16", vgg16)  # the real VGG16 takes seconds to build
     monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("--quick downloaded"))
-    out, _ = run_lesson("p25_model_pretrained")  # --quick, and no --weights
+    r = run_lesson("p25_model_pretrained")  # --quick, and no --weights
     assert asked == [{"weights": None}]  # vgg16_false; vgg16_true is its copy
-    assert "--weights none: vgg16_true gets random weights too (nothing is downloaded)" in out
-    assert "random weights" in out and "warning:" not in out
+    assert r.lines("--weights none:") and "random weights" in r.lines("VGG16:")[0] and not r.lines("warning:")
+    assert "argument --finetune-steps:" in run_lesson("p25_model_pretrained", "--finetune-steps", "-1", expect=2).err
 
 
 def test_the_courses_pretrained_is_deprecated_not_removed(monkeypatch):
@@ -79,10 +83,3 @@ def test_the_courses_pretrained_is_deprecated_not_removed(monkeypatch):
             warnings.simplefilter("always")
             assert torchvision.models.vgg16(pretrained=pretrained) == weights
         assert any("'pretrained' is deprecated" in str(w.message) for w in caught), [str(w.message) for w in caught]
-
-
-def test_a_negative_step_count_is_one_line_from_argparse(run_lesson, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        run_lesson("p25_model_pretrained", "--finetune-steps", "-1")
-    assert exit_info.value.code == 2
-    assert "argument --finetune-steps: must be 0 or more, got -1" in capsys.readouterr().err

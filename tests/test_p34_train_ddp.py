@@ -1,56 +1,59 @@
+import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import CHILD_ENV, REPO, tb_scalars, tb_tags
+import p34_train_ddp
+from conftest import CHILD_ENV, REPO, events, one_line_error
+from kit import checkpoint, flags, locks
+from kit.errors import LessonError
+
+COURSE_KEYS = [f"model.{i}.{p}" for i in (0, 2, 4, 7, 8) for p in ("weight", "bias")]
+# offline for sure, fast: every download goes to a proxy that refuses the connection
+OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": "",
+           "LESSONS_WARNED": "", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
-def test_torchrun_two_processes_equal_one_process(tmp_path, run_lesson):
-    args = ["--quick", "--dataset", "synthetic", "--epochs", "1", "--batch-size", "128", "--max-steps", "6"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          str(REPO / "lessons" / "p34_train_ddp.py"), *args, "--logdir", str(tmp_path / "ddp_logs"),
-                          "--checkpoint-dir", str(tmp_path / "ddp_ck")],
-                         capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
+def torchrun(tmp_path, *args):
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+            str(REPO / "lessons" / "p34_train_ddp.py"), "--logdir", str(tmp_path / "logs"), *args]
+
+
+def test_torchrun_two_processes_equal_one_process_and_warn_offline_once(tmp_path, run_lesson):
+    """Under the real torchrun, offline (--dataset auto, no CIFAR-10 in --data-root): rank 0 alone prints the
+    run's lines and the CIFAR-10 warning, logs and saves; the weights are those of one process."""
+    (tmp_path / "empty").mkdir()
+    args = ["--quick", "--epochs", "1", "--batch-size", "128", "--max-steps", "6"]
+    ddp = subprocess.run(torchrun(tmp_path, *args, "--data-root", str(tmp_path / "empty"), "--checkpoint-dir",
+                                  str(tmp_path / "ddp_ck")),
+                         capture_output=True, text=True, env={**CHILD_ENV, **OFFLINE}, timeout=240, cwd=tmp_path)
     assert ddp.returncode == 0, ddp.stdout[-2000:] + ddp.stderr[-2000:]
-    assert "rank 0 of 2: done" in ddp.stdout and "rank 1 of 2: done" in ddp.stdout
-    assert ddp.stdout.count("2 process(es), backend gloo") == 1  # only rank 0 prints the run's lines
-    assert ddp.stdout.count("epoch 1/1: test_loss") == 1
-
-    # rank 0 alone wrote one TensorBoard run and the checkpoints
-    runs = list((tmp_path / "ddp_logs" / "p34_train_ddp").iterdir())
-    assert len(runs) == 1 and len(list(runs[0].glob("events.out.tfevents.*"))) == 1
-    assert {"test_loss", "test_accuracy"} <= set(tb_tags(runs[0])["scalars"])
-    assert sorted(p.name for p in (tmp_path / "ddp_ck").iterdir()) == [".lock", "best.pth", "final.pth"]  # .lock: empty
+    assert sorted(ddp.stdout.count(f"rank {r} of 2: done") for r in (0, 1)) == [1, 1]
+    for once in ("warning: CIFAR-10 is not in", "2 process(es), backend gloo", "epoch 1/1: test_loss"):
+        assert ddp.stdout.count(once) == 1, once
+    [ddp_run] = run_lesson.runs("p34_train_ddp")
+    assert ddp_run.name.endswith("-synthetic") and len(list(ddp_run.glob("events.out.tfevents.*"))) == 1
+    assert {"test_loss", "test_accuracy"} <= set(events(ddp_run).tags("scalars"))
+    assert sorted(p.name for p in (tmp_path / "ddp_ck").iterdir()) == [".lock", "best.pth", "final.pth"]
 
     # one process, no torchrun, the same global batches
-    out, single_runs = run_lesson("p34_train_ddp", "--epochs", "1", "--batch-size", "128", "--max-steps", "6",
-                                  "--checkpoint-dir", str(tmp_path / "one_ck"))
-    assert "1 process(es), backend none" in out and "rank 0 of 1: done" in out
-    from kit import checkpoint
-
+    r = run_lesson("p34_train_ddp", *args[1:], "--checkpoint-dir", str(tmp_path / "one_ck"))
+    assert r.lines("1 process(es), backend none") and r.lines("rank 0 of 1: done")
     a, b = checkpoint.load(tmp_path / "ddp_ck" / "final.pth"), checkpoint.load(tmp_path / "one_ck" / "final.pth")
-    assert list(a["model"]) == ["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias", "model.4.weight",
-                                "model.4.bias", "model.7.weight", "model.7.bias", "model.8.weight", "model.8.bias"]
-    assert a["world_size"] == 2 and b["world_size"] == 1 and a["epoch"] == b["epoch"] == 1
+    assert list(a["model"]) == COURSE_KEYS
+    assert (a["world_size"], b["world_size"], a["epoch"], b["epoch"]) == (2, 1, 1, 1)
     for k in a["model"]:
         assert torch.allclose(a["model"][k], b["model"][k], atol=1e-5, rtol=1e-4), k
-    assert tb_scalars(runs[0], "test_accuracy")[0][1] == pytest.approx(tb_scalars(single_runs[0], "test_accuracy")[0][1], abs=0.01)
-
-
-def test_global_batch_must_split_evenly():
-    from kit import common
-    import p34_train_ddp
-
-    args = common.parser("").parse_args(["--batch-size", "3"])
-    with pytest.raises(common.LessonError, match="multiple of the number of processes, 2"):
-        p34_train_ddp.train(args, rank=0, world_size=2, device=torch.device("cpu"))
+    accuracy = [events(run).scalars("test_accuracy")[0][1] for run in r.runs]
+    assert accuracy[0] == pytest.approx(accuracy[1], abs=0.01)
 
 
 def free_port():
@@ -59,54 +62,80 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="SIGSTOP: Linux and macOS")
-def test_a_stuck_process_ends_the_run_in_one_line(tmp_path):
-    """Two processes started as torchrun starts them (its environment variables, without torchrun's own
-    report and 30 s grace period around it); one is stopped (SIGSTOP) once both have joined: the other gives
-    up after --timeout seconds with one line on stderr, instead of waiting forever."""
-    env = {**CHILD_ENV, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2",
-           "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, str(REPO / "lessons" / "p34_train_ddp.py"), "--quick", "--dataset", "synthetic",
-           "--timeout", "3", "--logdir", str(tmp_path / "logs"), "--checkpoint-dir", str(tmp_path / "ck")]
-    procs = [subprocess.Popen(cmd, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, cwd=tmp_path, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in (0, 1)]
+def test_rank_0_alone_says_what_it_waited_for(run_lesson):
+    """torchrun's variables, but only rank 0 started (no torchrun): after --timeout, one line."""
+    env = {**OFFLINE, "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port())}
+    line = one_line_error(run_lesson.process("p34_train_ddp", "--quick", "--dataset", "synthetic", "--timeout", "3",
+                                             env=env))
+    assert f"rank 0 waited 3 s (--timeout) at 127.0.0.1:{env['MASTER_PORT']} for the other processes of " \
+           "WORLD_SIZE=2, but not all came" in line
+
+
+def rank_pid(parent, rank):
+    """The pid of torchrun's process of that rank (Linux: from /proc)."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == parent and f"RANK={rank}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                return int(proc.name)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds torchrun's processes in /proc")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
+def test_a_killed_or_stuck_process_ends_the_run_with_our_line(tmp_path, sig):
+    """Under torchrun, rank 1 killed or stopped (a hang) once best.pth is saved: rank 0 says so in one line, which
+    torchrun's report repeats; best.pth stays; a stuck process is ended at once, not after torchrun's 30 s."""
+    ck, timeout = tmp_path / "ck", "3" if sig == "SIGSTOP" else "60"  # 60: a slow start is no failure here
+    run = subprocess.Popen(torchrun(tmp_path, "--quick", "--dataset", "synthetic", "--timeout", timeout,
+                                    "--checkpoint-dir", str(ck)),
+                           env={**CHILD_ENV, **OFFLINE}, cwd=tmp_path, text=True, stderr=subprocess.PIPE)
+    victim = None
     try:
-        first = procs[0].stdout.readline()  # rank 0 prints it once the process group is up
-        assert "2 process(es), backend gloo" in first, procs[0].communicate(timeout=60)
-        procs[1].send_signal(signal.SIGSTOP)
-        stopped = time.monotonic()
-        out, err = procs[0].communicate(timeout=90)
-        waited = time.monotonic() - stopped
+        while not (ck / "best.pth").exists() and run.poll() is None:  # epoch 1 is saved: stop rank 1 in epoch 2
+            time.sleep(0.05)
+        victim = rank_pid(run.pid, 1)
+        assert victim, run.communicate(timeout=60)[1]
+        os.kill(victim, getattr(signal, sig))
+        signalled = time.monotonic()
+        err = run.communicate(timeout=60)[1]
+        waited = time.monotonic() - signalled
     finally:
-        for p in procs:
-            p.kill()  # SIGKILL ends a stopped process too
-            p.communicate()
-    assert procs[0].returncode == 1 and waited >= 3
-    assert err.splitlines() == ["error: rank 0: no answer from the other processes for 3 s (--timeout): one is "
-                                "stuck or gone"]
-    assert "epoch 2/2" not in out and not (tmp_path / "ck" / "final.pth").exists()
+        run.kill()
+        if victim:
+            with contextlib.suppress(OSError):
+                os.kill(victim, signal.SIGKILL)
+    ours = [line for line in err.splitlines() if re.match(r"(error|interrupted \(SIGTERM\)): rank 0: ", line)]
+    assert run.returncode == 1 and len(ours) == 1 and "Exception ignored" not in err, err
+    assert ours[0].endswith(f"; best.pth (epoch 1) is kept in {ck}")
+    assert "traceback : " + ours[0].split(": ", 1)[1] in err.split("ChildFailedError")[-1]  # in torchrun's report
+    assert checkpoint.load(ck / "best.pth")["epoch"] == 1 and not (ck / "final.pth").exists()
+    if sig == "SIGSTOP":  # torchrun alone waits 30 s after its SIGTERM (which a stopped process never acts on)
+        assert "no answer from the other processes for 3 s (--timeout)" in ours[0] and waited < 15
 
 
-def test_nan_loss_stops_in_one_line_and_is_never_saved(run_lesson, tmp_path):
-    from kit import common
-
-    with pytest.raises(common.LessonError, match=r"^the loss became nan at step \d+: try a lower --lr than 1000.0$"):
-        run_lesson("p34_train_ddp", "--lr", "1000", "--checkpoint-dir", str(tmp_path / "ck"))
-    assert not (tmp_path / "ck" / "best.pth").exists() and not (tmp_path / "ck" / "final.pth").exists()
+def test_one_line_errors_save_nothing(run_lesson, tmp_path):
+    """A nan loss; a global batch that does not split over the processes; a checkpoint folder in use."""
+    ck = tmp_path / "ck"
+    with pytest.raises(LessonError, match=r"^the loss became nan at step \d+: try a lower --lr than 1000.0$"):
+        run_lesson("p34_train_ddp", "--lr", "1000", "--checkpoint-dir", str(ck))
+    assert sorted(p.name for p in ck.iterdir()) == [".lock"]
+    args = flags.parser("").parse_args(["--batch-size", "3"])
+    with pytest.raises(LessonError, match="must be a multiple of the number of processes, 2"):
+        p34_train_ddp.train(args, rank=0, world_size=2, device=torch.device("cpu"))
+    with locks.hold(ck, "checkpoint folder"), pytest.raises(LessonError, match=r"ck is in use by another run"):
+        run_lesson("p34_train_ddp", "--checkpoint-dir", str(ck))
 
 
 def test_only_rank_0_reports_a_divergence(monkeypatch, capsys):
     """Every rank sees the same averaged nan at the same step: one line for the run, not one per process."""
-    import p34_train_ddp
-    from kit import common
-
     def diverge(*a):
         raise p34_train_ddp.Diverged("the loss became nan at step 7: try a lower --lr than 1.0")
 
     monkeypatch.setattr(p34_train_ddp, "train", diverge)
     for rank in (0, 1):
         monkeypatch.setattr(p34_train_ddp, "setup", lambda args, rank=rank: (rank, 2, torch.device("cpu")))
-        with pytest.raises((common.LessonError, SystemExit)) as e:
+        with pytest.raises((LessonError, SystemExit)) as e:
             p34_train_ddp.main([])
         assert (e.type, str(e.value)) == ((p34_train_ddp.Diverged, "the loss became nan at step 7: try a lower "
                                            "--lr than 1.0") if rank == 0 else (SystemExit, "1"))
@@ -115,43 +144,17 @@ def test_only_rank_0_reports_a_divergence(monkeypatch, capsys):
 
 @pytest.mark.parametrize("flag, value, says", [
     ("--lr", "-1", "must be more than 0"), ("--lr", "nan", "must be more than 0 (and finite)"),
-    ("--timeout", "0", "must be more than 0"), ("--max-steps", "0", "must be at least 1"),
-    ("--epochs", "-2", "must be at least 1")])
-def test_nonsense_numbers_are_refused_by_argparse(flag, value, says, capsys):
-    import p34_train_ddp
-
-    with pytest.raises(SystemExit) as e:
-        p34_train_ddp.main([flag, value])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert e.value.code == 2 and f"argument {flag}: {says}" in err[-1]
+    ("--timeout", "0", "must be more than 0"), ("--max-steps", "0", "must be from 1 to"),
+    ("--timeout", "1e308", "must be more than 0 and at most 259200 (3 days), got 1e308"),  # timedelta overflows
+    ("--epochs", "-2", "must be from 1 to")])
+def test_nonsense_numbers_are_refused_by_argparse(run_lesson, flag, value, says):
+    r = run_lesson("p34_train_ddp", flag, value, expect=2)
+    assert f"argument {flag}: {says}" in r.err.splitlines()[-1]
 
 
-def test_a_second_run_into_the_same_checkpoint_folder_is_refused(tmp_path):
-    import p34_train_ddp
-    from kit import common, locks
-
-    with locks.hold(tmp_path / "ck", "checkpoint folder"):
-        with pytest.raises(common.LessonError, match=r"ck is in use by another run"):
-            p34_train_ddp.main(["--quick", "--dataset", "synthetic", "--checkpoint-dir", str(tmp_path / "ck"),
-                                "--logdir", str(tmp_path / "logs")])
-
-
-def test_its_loaders_keep_their_worker_processes(monkeypatch, tmp_path):
-    """Both DataLoaders get data.loader_options: persistent workers, pinned memory only for CUDA."""
-    import p34_train_ddp
-
+def test_its_loaders_keep_their_worker_processes(run_lesson, monkeypatch, tmp_path):
+    """Both DataLoaders get datasets.loader_options: persistent workers, pinned memory only for CUDA."""
     made = []
-
-    class Enough(Exception):
-        pass
-
-    def data_loader(dataset, **options):
-        made.append(options)
-        if len(made) == 2:
-            raise Enough
-
-    monkeypatch.setattr(p34_train_ddp, "DataLoader", data_loader)
-    with pytest.raises(Enough):
-        p34_train_ddp.main(["--quick", "--dataset", "synthetic", "--num-workers", "2", "--device", "cpu",
-                            "--checkpoint-dir", str(tmp_path / "ck"), "--logdir", str(tmp_path / "logs")])
+    monkeypatch.setattr(p34_train_ddp, "DataLoader", lambda dataset, **options: made.append(options) or [])
+    run_lesson("p34_train_ddp", "--num-workers", "2", "--device", "cpu", "--checkpoint-dir", str(tmp_path / "ck"))
     assert [(o["num_workers"], o["persistent_workers"], o["pin_memory"]) for o in made] == [(2, True, False)] * 2

@@ -1,13 +1,15 @@
-"""The commands README.md shows exist: scripts, their flags, `python -m lessons ...`, requirement files."""
-import importlib
+"""README.md: the commands it shows exist (scripts, their flags, `python -m lessons ...`, requirement files),
+and its lesson table is the catalog's (tools/readme_table.py)."""
 import re
 import shlex
-
-import pytest
+import sys
 
 import lessons.__main__ as cli
 from conftest import REPO
-from kit import tour
+from conftest_tour import help_flags
+
+sys.path.insert(0, str(REPO / "tools"))
+import readme_table  # noqa: E402  (tools/readme_table.py)
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -27,26 +29,14 @@ def shown_commands(text=README):
 COMMANDS = shown_commands()
 
 
-def help_flags(module):
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
-        module.main(["--help"])
-    return set(re.findall(r"--[\w-]+", out.getvalue()))
-
-
 def flags_of(argv):
-    return [a.split("=")[0] for a in argv if a.startswith("--") and a != "--"]
+    return {a.split("=")[0] for a in argv if a.startswith("--") and a != "--"}
 
 
 def test_readme_shows_the_set_up_the_one_command_and_the_one_test_command():
-    argvs = [" ".join(a) for a in COMMANDS]
-    assert "python3 -m venv .venv" in argvs and "source .venv/bin/activate" in argvs
-    assert ".venv/Scripts/activate.bat" in argvs  # Windows
-    assert "pip install -r requirements.txt" in argvs and "pip install -r requirements-test.txt" in argvs
-    assert "python -m lessons tour --quick" in argvs and "python -m pytest" in argvs
+    assert {"python3 -m venv .venv", "source .venv/bin/activate", ".venv/Scripts/activate.bat",  # and Windows'
+            "pip install -r requirements.txt", "pip install -r requirements-test.txt",
+            "python -m lessons tour --quick", "python -m pytest"} <= {" ".join(a) for a in COMMANDS}
     assert "--index-url https://download.pytorch.org/whl/cpu" in README  # the CPU-only build
     assert re.search(r"--index-url https://download\.pytorch\.org/whl/cu\d+", README)  # a CUDA build
     assert "-r requirements.txt" in (REPO / "requirements-test.txt").read_text().splitlines()  # one install for tests
@@ -56,38 +46,26 @@ def test_readme_shows_the_set_up_the_one_command_and_the_one_test_command():
 
 
 def test_every_script_the_readme_runs_exists_with_the_flags_it_shows():
-    checked = 0
-    for argv in COMMANDS:
-        scripts = [a for a in argv if a.endswith(".py")]
-        if argv[0] not in ("python", "python3", "torchrun") or not scripts:
-            continue
-        path = REPO / scripts[0]
-        assert path.is_file(), f"README runs {scripts[0]}, which does not exist"
-        rest = argv[argv.index(scripts[0]) + 1:]
-        if path.parent.name == "lessons":
-            accepted = help_flags(importlib.import_module(path.stem))
-        else:  # tools/, benchmarks/: their flags are in their source; running them takes long
-            accepted = set(re.findall(r"--[\w-]+", path.read_text(encoding="utf-8")))
-        missing = [f for f in flags_of(rest) if f not in accepted]
-        assert not missing, f"README: {' '.join(argv)}: {scripts[0]} has no {missing}"
-        checked += 1
-    assert checked >= 10
+    runs = [(argv, next(a for a in argv if a.endswith(".py"))) for argv in COMMANDS
+            if argv[0] in ("python", "python3", "torchrun") and any(a.endswith(".py") for a in argv)]
+    for argv, script in runs:
+        path = REPO / script
+        assert path.is_file(), f"README runs {script}, which does not exist"
+        accepted = help_flags(path.name) if path.parent.name == "lessons" else \
+            set(re.findall(r"--[\w-]+", path.read_text(encoding="utf-8")))  # tools/, benchmarks/: their source
+        assert flags_of(argv[argv.index(script) + 1:]) <= accepted, f"README: {' '.join(argv)}"
+    assert len(runs) >= 10
 
 
 def test_every_python_m_lessons_command_parses_and_names_real_lessons():
-    checked = 0
-    for argv in COMMANDS:
-        if argv[:3] != ["python", "-m", "lessons"]:
-            continue
+    argvs = [argv for argv in COMMANDS if argv[:3] == ["python", "-m", "lessons"]]
+    for argv in argvs:
         args = cli.parser().parse_args(argv[3:])  # exits 2 (failing this test) on an unknown flag
-        if args.command == "run":
-            chosen = tour.find_lessons(args.lesson)
-            assert chosen, f"README: {' '.join(argv)}: no such lesson"
-            extra = args.args[1:] if args.args[:1] == ["--"] else args.args
-            for lesson in chosen:
-                assert set(flags_of(extra)) <= help_flags(importlib.import_module(lesson.script[:-3])), argv
-        checked += 1
-    assert checked >= 3
+        chosen = cli.find_lessons(args.lesson) if args.command == "run" else []
+        assert chosen or args.command != "run", f"README: {' '.join(argv)}: no such lesson"
+        for lesson in chosen:
+            assert flags_of(args.args) <= help_flags(lesson.script), argv
+    assert len(argvs) >= 3
 
 
 def test_every_file_the_readme_names_exists_and_nothing_from_outside_the_clone():
@@ -98,8 +76,24 @@ def test_every_file_the_readme_names_exists_and_nothing_from_outside_the_clone()
     assert "../shared" not in README  # the project's workspace, not a learner's clone
     assert "python -m lessons table" not in README  # gone: python tools/readme_table.py
     assert "lessons/training.py" not in README and "lessons/common.py" not in README  # the old layout
+    assert "TensorFlow installation not found - running with reduced feature set." in README  # said to be harmless
+    assert "cifar-10-python.tar.gz" in README and "data/" in README  # how to use a copied archive
 
 
-def test_the_readme_says_tensorboards_tensorflow_line_is_harmless_and_how_to_use_a_copied_archive():
-    assert "TensorFlow installation not found - running with reduced feature set." in README
-    assert "cifar-10-python.tar.gz" in README and "data/" in README
+def test_the_lesson_table_is_the_catalogs_and_write_replaces_only_the_marked_region(tmp_path, capsys):
+    assert readme_table.main(["--check"]) == 0, "README.md's table is stale: run `python tools/readme_table.py --write`"
+    table = readme_table.markdown_table()
+    assert [re.search(r"`lessons/(\S+)`", row).group(1) for row in table.splitlines()[2:]] == \
+        [x.script for x in readme_table.LESSONS]
+    readme, start, end = tmp_path / "README.md", readme_table.TABLE_START, readme_table.TABLE_END
+    before, after = "# Title\n\nintro\n\n", "\n\n## After\n| a | b |\n"
+    readme.write_text(f"{before}{start}\n| old | table |\n{end}{after}", encoding="utf-8")
+    assert [readme_table.main([flag, "--readme", str(readme)]) for flag in ("--check", "--write", "--check")] == \
+        [1, 0, 0]
+    assert readme.read_text(encoding="utf-8") == f"{before}{start}\n{table}\n{end}{after}"
+    zh = tmp_path / "README.zh-CN.md"  # keeps its own words for a lesson; English for the lessons it lacks
+    zh.write_text(f"{start}\n| old |\n|---|\n| P7 | x | 写 Dataset | `lessons/p07_read_data.py` | 看点 |\n{end}\n",
+                  encoding="utf-8")
+    assert readme_table.main(["--write", "--readme", str(zh)]) == 0
+    words = readme_table.table_words(readme_table.readme_table(zh.read_text(encoding="utf-8")))
+    assert words == {**readme_table.table_words(table), "p07_read_data.py": ("写 Dataset", "看点")}

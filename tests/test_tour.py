@@ -1,7 +1,9 @@
-"""`python -m lessons`: the list, the README table, `run`, and the tour (fake lessons for the failure
-cases, the real quick tour of every lesson for the rest)."""
+"""`python -m lessons`: the list, the catalog, `run`, and the tour (fake lessons for the failure cases,
+the real quick tour of every lesson for the rest)."""
 import importlib
+import json
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -9,90 +11,62 @@ from pathlib import Path
 
 import pytest
 
-from conftest_tour import REPO, tour  # noqa: F401  (tour is a fixture)
+from conftest_tour import REPO, help_flags, tour  # noqa: F401  (tour is a fixture)
 
 import lessons.__main__ as cli
-from kit.catalog import DATA, LESSONS, SAVES, Lesson
+from kit.cli import tour as tour_module
+from kit.cli.catalog import DATA, LESSONS, LOADS, QD, SAVES, Lesson
+
+TOUR_FLAGS = ("--quick", "--device", "--dataset", "--data-root", "--checkpoint-dir", "--checkpoint")
 
 
 def lessons_cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "lessons", *args], cwd=cwd, capture_output=True, text=True,
-                          encoding="utf-8", timeout=120)
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+                          timeout=120)
 
 
-# ---------------------------------------------------------------- list and README table
+def statuses(out):
+    """[(P, script, status), ...] from the tour's one line per lesson."""
+    return re.findall(r"^(P\d+) +(\S+\.py) +\d+\.\d s  (.*)$", out, flags=re.M)
 
-def test_list_shows_every_lesson():
-    proc = lessons_cli()
-    assert proc.returncode == 0, proc.stderr
+
+# ---------------------------------------------------------------- the list and the catalog
+
+def test_list_shows_every_lesson_from_the_repo_and_from_another_folder_without_torch(tmp_path):
+    out = lessons_cli("-m", "lessons").stdout
     for lesson in LESSONS:
-        block = re.search(rf"^{lesson.p} +{re.escape(lesson.heading)} +{re.escape(lesson.title)}\n"
-                          rf" +lessons/{re.escape(lesson.script)}.*\n +{re.escape(lesson.shows)}$",
-                          proc.stdout, flags=re.M)
-        assert block, f"{lesson.script} missing from the list:\n{proc.stdout}"
-    assert "python -m lessons tour --quick" in proc.stdout
-
-
-def test_list_works_from_another_folder_by_path(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "lessons"), "list"], cwd=tmp_path, capture_output=True,
-                          text=True, encoding="utf-8", timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert all(lesson.script in proc.stdout for lesson in LESSONS)
-
-
-def table_tool(*args):
-    return subprocess.run([sys.executable, str(REPO / "tools" / "readme_table.py"), *args], capture_output=True,
-                          text=True, encoding="utf-8", timeout=60)
-
-
-def test_readme_table_is_generated_from_the_catalog():
-    proc = table_tool("--check")
-    assert proc.returncode == 0, "README.md's lesson table is stale: run `python tools/readme_table.py --write`"
-    rows = table_tool().stdout.splitlines()[2:]
-    assert len(rows) == len(LESSONS) and all(f"`lessons/{x.script}`" in row for x, row in zip(LESSONS, rows))
-
-
-def test_table_write_replaces_only_the_marked_region(tmp_path):
-    readme = tmp_path / "README.md"
-    start, end = "<!-- lessons:start -->", "<!-- lessons:end -->"
-    before, after = "# Title\n\nintro\n\n", "\n\n## After\n| a | b |\n"
-    readme.write_text(f"{before}{start}\n| old | table |\n{end}{after}", encoding="utf-8")
-    assert table_tool("--check", "--readme", str(readme)).returncode == 1
-    assert table_tool("--write", "--readme", str(readme)).returncode == 0
-    assert readme.read_text(encoding="utf-8") == f"{before}{start}\n{table_tool().stdout.rstrip()}\n{end}{after}"
-    assert table_tool("--check", "--readme", str(readme)).returncode == 0
+        assert re.search(rf"^{lesson.p} +{re.escape(lesson.heading)} +{re.escape(lesson.title)}\n"
+                         rf" +lessons/{re.escape(lesson.script)}\n +{re.escape(lesson.shows)}$", out, flags=re.M), out
+    assert "python -m lessons tour --quick" in out
+    proc = lessons_cli("-X", "importtime", str(REPO / "lessons"), "list", "--lang", "en", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == out
+    assert not re.search(r"\| +torch$", proc.stderr, flags=re.M)  # the list and the tour start at once
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.script)
-def test_the_catalog_names_the_tour_flags_each_lesson_takes(lesson, capsys):
-    """The tour passes --dataset, --checkpoint-dir ... only where the catalog says so: check it against --help."""
-    module = importlib.import_module(lesson.script.removesuffix(".py"))
-    with pytest.raises(SystemExit):
-        module.main(["--help"])
-    accepted = set(re.findall(r"(--[\w-]+)", capsys.readouterr().out))
-    for flag in ("--dataset", "--data-root", "--checkpoint-dir", "--checkpoint"):
-        assert (flag in accepted) == (flag in lesson.flags), f"{lesson.script}: {flag}"
-    assert {"--logdir", "--device", "--seed", "--quick"} <= accepted
+def test_the_catalog_names_the_tour_flags_each_lesson_takes(lesson):
+    """The tour passes --quick, --dataset, ... only where the catalog says so: check it against --help."""
+    accepted = help_flags(lesson.script)
+    assert {f for f in TOUR_FLAGS if f in accepted} == set(lesson.flags) and {"--logdir", "--lang"} <= accepted
 
 
-def test_no_module_is_loaded_under_two_names():
+def test_no_module_is_loaded_under_two_names_and_the_tour_knows_the_fallback_words():
     """Every lesson imports the helpers as `kit.<name>` and the model as `model`, never as `lessons.kit...`."""
-    import lessons.__main__  # noqa: F401  the CLI too
+    from kit import datasets
+    assert tour_module.SYNTHETIC_FALLBACK == datasets.SYNTHETIC_FALLBACK  # the tour looks for them in the output
     for lesson in LESSONS:
         importlib.import_module(lesson.script.removesuffix(".py"))
     files = {}
     for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if path and Path(path).resolve().is_relative_to(REPO / "lessons"):
-            assert Path(path).resolve() not in files, f"{path} loaded as {name} and {files[Path(path).resolve()]}"
-            files[Path(path).resolve()] = name
-    assert "kit.common" in sys.modules and not any(n.startswith("lessons.kit") for n in sys.modules)
+        path = Path(getattr(module, "__file__", None) or "/").resolve()
+        if path.is_relative_to(REPO / "lessons"):
+            assert files.setdefault(path, name) == name, f"{path} loaded as {name} and {files[path]}"
+    assert "kit.cli.tour" in sys.modules and not any(n.startswith("lessons.kit") for n in sys.modules)
 
 
-# ---------------------------------------------------------------- fake lessons: failure, order, flags
+# ---------------------------------------------------------------- fake lessons: failures, order, flags, run
 
-FAKE = '''
-import json, os, sys, time
+FAKE = '''import json, os, sys, time
 from pathlib import Path
 argv = sys.argv[1:]
 def flag(name):
@@ -102,197 +76,156 @@ with open(os.environ["FAKE_RECORD"], "a") as f:
 '''
 
 
-def fake_lessons(tmp_path, monkeypatch, bodies, flags=None):
-    """Scripts in tmp_path, each FAKE + its body; returns (catalog rows, record file)."""
-    record = tmp_path / "record.jsonl"
-    monkeypatch.setenv("FAKE_RECORD", str(record))
-    rows = []
-    for i, (script, body) in enumerate(bodies.items()):
-        (tmp_path / script).write_text(FAKE + textwrap.dedent(body), encoding="utf-8")
-        p = re.match(r"p(\d+)", script)
-        rows.append(Lesson(f"P{p.group(1)}" if p else f"P{90 + i}", "标题", f"Fake {script}", script, "nothing",
-                          (flags or {}).get(script, ())))
-    return rows, record
+class Fakes:
+    """fakes({"p90_x.py": body}, flags) -> catalog rows of scripts in tmp; .tour(rows, ...), .run(rows, ...), .ran()"""
+
+    def __init__(self, tmp_path, monkeypatch):
+        self.dir, self.record = tmp_path, tmp_path / "record.jsonl"
+        monkeypatch.setenv("FAKE_RECORD", str(self.record))
+
+    def __call__(self, bodies, flags=None):
+        for script, body in bodies.items():
+            (self.dir / script).write_text(FAKE + textwrap.dedent(body), encoding="utf-8")
+        return [Lesson(f"P{int(s[1:3])}", "标题", f"Fake {s}", s, "nothing", (flags or {}).get(s, ())) for s in bodies]
+
+    def tour(self, rows, *argv):
+        logdir = [] if "--logdir" in argv else ["--logdir", str(self.dir / "logs")]
+        return cli.main(["tour", *logdir, *argv], lessons=rows, lessons_dir=self.dir)
+
+    def run(self, rows, *argv):
+        return cli.main(["run", *argv], lessons=rows, lessons_dir=self.dir)
+
+    def ran(self):
+        """[(script, argv, start time), ...] of every fake that ran."""
+        return [json.loads(line) for line in self.record.read_text().splitlines()] if self.record.exists() else []
 
 
-def records(record):
-    import json
-    return [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+@pytest.fixture
+def fakes(tmp_path, monkeypatch):
+    return Fakes(tmp_path, monkeypatch)
 
 
-def test_a_failing_lesson_does_not_stop_the_tour(tmp_path, monkeypatch, capsys):
-    rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p90_first.py": "print('first ran')",
-        "p91_broken.py": "print('about to fail'); sys.exit('error: something clear went wrong')",
-        "p92_after.py": "print('still ran')",
-    })
-    logdir = tmp_path / "my logs"
-    rc = cli.main(["tour", "--quick", "--logdir", str(logdir), "--jobs", "2"], lessons=rows, lessons_dir=tmp_path)
+def test_a_failing_lesson_does_not_stop_the_tour(fakes, capsys):
+    rows = fakes({"p90_first.py": "print('first ran')",
+                  "p91_broken.py": "print('about to fail'); sys.exit('error: something clear went wrong')",
+                  "p92_after.py": "print('still ran')"})
+    logdir = fakes.dir / "my logs"
+    assert fakes.tour(rows, "--quick", "--logdir", str(logdir), "--jobs", "2") == 1
     out = capsys.readouterr().out
-    assert rc == 1
-    assert [r[0] for r in sorted(records(record))] == ["p90_first.py", "p91_broken.py", "p92_after.py"]
-    lines = [line for line in out.splitlines() if re.match(r"P\d+ ", line)]
-    assert [line.split()[1] for line in lines] == ["p90_first.py", "p91_broken.py", "p92_after.py"]  # course order
-    assert re.fullmatch(r"P90 +p90_first\.py +\d+\.\d s  ok", lines[0])
-    assert re.fullmatch(r"P91 +p91_broken\.py +\d+\.\d s  FAILED \(exit 1\)", lines[1])
-    assert lines[2].endswith("  ok")
-    assert "| error: something clear went wrong" in out  # the failing lesson's own words
+    assert sorted(name for name, _, _ in fakes.ran()) == [x.script for x in rows]
+    assert statuses(out) == [("P90", "p90_first.py", "ok"), ("P91", "p91_broken.py", "FAILED (exit 1)"),
+                             ("P92", "p92_after.py", "ok")]  # in course order
+    assert "       | error: something clear went wrong" in out.splitlines()  # the failing lesson's own words
     assert "first ran" not in out  # a passing lesson's output stays quiet
-    assert "rerun: python " in out and "p91_broken.py" in out
-    assert "2 of 3 lessons ok, 1 failed (p91_broken.py)" in out
-    assert out.rstrip().splitlines()[-1].startswith(f'TensorBoard: tensorboard --logdir "{logdir.resolve()}"')
+    (rerun,) = [line.split("rerun: ")[1] for line in out.splitlines() if "rerun: " in line]
+    assert shlex.split(rerun) == ["python", str(fakes.dir / "p91_broken.py"), "--logdir", str(logdir)]
+    assert re.search(r"^(\d+) of (\d+) lessons ok, (\d+) failed \(([^)]*)\)", out, re.M).groups() == \
+        ("2", "3", "1", "p91_broken.py")
+    assert shlex.split(out.splitlines()[-1])[:4] == ["TensorBoard:", "tensorboard", "--logdir", str(logdir.resolve())]
 
 
-def test_all_passing_tour_exits_zero_and_passes_the_shared_flags(tmp_path, monkeypatch, capsys):
-    rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p90_data.py": "", "p91_nodata.py": "", "p92_saves.py": "",
-    }, flags={"p90_data.py": DATA, "p92_saves.py": SAVES})
-    rc = cli.main(["tour", "--quick", "--logdir", str(tmp_path / "logs"), "--dataset", "synthetic",
-                   "--checkpoint-dir", str(tmp_path / "ck"), "--device", "cpu"], lessons=rows, lessons_dir=tmp_path)
-    out = capsys.readouterr().out
-    assert rc == 0 and "3 of 3 lessons ok in" in out
-    argv = {name: args for name, args, _ in records(record)}
-    for args in argv.values():
-        assert args[:3] == ["--logdir", str(tmp_path / "logs"), "--quick"] and "--device" in args
-    assert "--dataset" in argv["p90_data.py"] and "--dataset" not in argv["p91_nodata.py"]
-    saves = argv["p92_saves.py"]  # a folder per P number, as the lessons' defaults
-    assert saves[saves.index("--checkpoint-dir") + 1] == str(tmp_path / "ck" / "p92")
-    assert "--checkpoint-dir" not in argv["p90_data.py"]
+def test_the_tour_passes_each_lesson_only_the_flags_the_catalog_names_and_says_which_data(fakes, capsys):
+    names = ["p90_data.py", "p91_quick.py", "p92_ants.py", "p93_saves.py", "p94_loads.py", "p95_both.py"]
+    rows = fakes(dict.fromkeys(names, ""), flags=dict(zip(names, [
+        QD + DATA, ("--quick",), ("--data-root",), SAVES, LOADS, SAVES + LOADS])))
+    ck, data = fakes.dir / "ck", fakes.dir / "data"
+    (data / "cifar-10-batches-py").mkdir(parents=True)
+    assert fakes.tour(rows, "--quick", "--dataset", "cifar10", "--data-root", str(data), "--device", "cpu",
+                      "--checkpoint-dir", str(ck)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"Data: CIFAR-10 from {data}" in lines and f"Data used: CIFAR-10 from {data}" in lines
+    assert any(re.match(r"6 of 6 lessons ok in \d+ s", line) for line in lines)
+    assert {name: argv[2:] for name, argv, _ in fakes.ran()} == {
+        "p90_data.py": ["--quick", "--device", "cpu", "--dataset", "cifar10", "--data-root", str(data)],
+        "p91_quick.py": ["--quick"],
+        "p92_ants.py": [],  # --data-root goes with --dataset: P7 and P11's root is one of ants and bees
+        "p93_saves.py": ["--checkpoint-dir", str(ck / "p93")],  # a folder per P number, as the lessons' defaults
+        "p94_loads.py": ["--checkpoint", str(ck)],  # P32: it finds the newest best.pth there itself
+        "p95_both.py": ["--checkpoint-dir", str(ck / "p95")]}  # P26's load reads what P26's save wrote
+    assert all(argv[:2] == ["--logdir", str(fakes.dir / "logs")] for _, argv, _ in fakes.ran())
 
 
-def test_a_lesson_that_needs_another_waits_for_it(tmp_path, monkeypatch, capsys):
-    rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p26_model_save.py": "time.sleep(1.0); Path(flag('--checkpoint-dir')).mkdir(parents=True); "
-                             "(Path(flag('--checkpoint-dir')) / 'tudui.pth').write_text('w')\n",
-        "p26_model_load.py": "print((Path(flag('--checkpoint-dir')) / 'tudui.pth').read_text())\n",
-        "p27_other.py": "pass",
-    }, flags={"p26_model_save.py": SAVES, "p26_model_load.py": SAVES})
-    rc = cli.main(["tour", "--quick", "--jobs", "2", "--logdir", str(tmp_path / "logs"),
-                   "--checkpoint-dir", str(tmp_path / "ck")], lessons=rows, lessons_dir=tmp_path)
-    out = capsys.readouterr().out
-    assert rc == 0, out
-    started = {name: t for name, _, t in records(record)}
+def test_a_lesson_that_needs_another_waits_for_it(fakes, capsys):
+    rows = fakes({"p26_model_save.py": "time.sleep(1.0); Path(flag('--checkpoint-dir')).mkdir(parents=True); "
+                                       "(Path(flag('--checkpoint-dir')) / 'tudui.pth').write_text('w')\n",
+                  "p26_model_load.py": "print((Path(flag('--checkpoint-dir')) / 'tudui.pth').read_text())\n",
+                  "p27_other.py": "pass"}, flags={"p26_model_save.py": SAVES, "p26_model_load.py": SAVES})
+    assert fakes.tour(rows, "--quick", "--jobs", "2", "--checkpoint-dir", str(fakes.dir / "ck")) == 0, \
+        capsys.readouterr().out
+    started = {name: t for name, _, t in fakes.ran()}
     assert started["p27_other.py"] < started["p26_model_load.py"]  # the free slot went to the next lesson
     assert started["p26_model_load.py"] - started["p26_model_save.py"] >= 1.0
 
 
-def test_a_hung_lesson_is_stopped(tmp_path, monkeypatch, capsys):
-    rows, _ = fake_lessons(tmp_path, monkeypatch, {"p90_hangs.py": "time.sleep(60)", "p91_fine.py": "pass"})
-    rc = cli.main(["tour", "--quick", "--timeout", "1", "--logdir", str(tmp_path / "logs")],
-                  lessons=rows, lessons_dir=tmp_path)
+def test_a_hung_lesson_is_stopped_and_a_missing_script_fails_its_line_only(fakes, capsys):
+    rows = fakes({"p90_hangs.py": "time.sleep(60)", "p91_fine.py": "pass"})
+    rows.append(Lesson("P92", "标题", "Not written", "p92_missing.py", "nothing"))
+    assert fakes.tour(rows, "--quick", "--timeout", "1") == 1
     out = capsys.readouterr().out
-    assert rc == 1
-    assert re.search(r"P90 +p90_hangs\.py +\d+\.\d s  FAILED \(timed out after 1 s\)", out)
-    assert re.search(r"P91 +p91_fine\.py .* ok", out)
+    assert statuses(out) == [("P90", "p90_hangs.py", "FAILED (timed out after 1 s)"), ("P91", "p91_fine.py", "ok"),
+                             ("P92", "p92_missing.py", "FAILED (script not found)")]
+    assert re.search(r"^1 of 3 lessons ok", out, re.M)
 
 
-def test_a_missing_script_fails_its_line_only(tmp_path, monkeypatch, capsys):
-    rows, _ = fake_lessons(tmp_path, monkeypatch, {"p90_fine.py": "pass"})
-    rows.append(Lesson("P91", "标题", "Not written", "p91_missing.py", "nothing"))
-    rc = cli.main(["tour", "--quick", "--logdir", str(tmp_path / "logs")], lessons=rows, lessons_dir=tmp_path)
-    out = capsys.readouterr().out
-    assert rc == 1 and "FAILED (script not found)" in out and "1 of 2 lessons ok" in out
-
-
-# ---------------------------------------------------------------- run
-
-def test_run_by_number_runs_every_script_of_that_number_in_order(tmp_path, monkeypatch, capfd):
-    rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p23_nn_loss.py": "print('loss')", "p23_nn_loss_network.py": "print('network')", "p24_x.py": "pass"})
-    assert cli.main(["run", "23", "--", "--epochs", "3"], lessons=rows, lessons_dir=tmp_path) == 0
-    assert [(name, args) for name, args, _ in records(record)] == [
-        ("p23_nn_loss.py", ["--epochs", "3"]), ("p23_nn_loss_network.py", ["--epochs", "3"])]
-    out = capfd.readouterr().out
-    assert out.index("loss") < out.index("network")
-
-
-def test_run_by_script_name_and_exit_status(tmp_path, monkeypatch, capfd):
-    rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p23_nn_loss.py": "sys.exit(3)", "p23_nn_loss_network.py": "pass"})
-    assert cli.main(["run", "p23_nn_loss_network.py"], lessons=rows, lessons_dir=tmp_path) == 0
-    assert cli.main(["run", "P23"], lessons=rows, lessons_dir=tmp_path) == 3  # stops at the first failure
-    assert [name for name, _, _ in records(record)] == ["p23_nn_loss_network.py", "p23_nn_loss.py"]
-    assert cli.main(["run", "28"], lessons=rows, lessons_dir=tmp_path) == 2
-    assert "error: no lesson '28'" in capfd.readouterr().err
+def test_run_by_number_or_name_stops_at_the_first_failure_and_passes_the_lessons_flags(fakes, capfd):
+    rows = fakes({"p23_nn_loss.py": "print('loss'); sys.exit(int(flag('--code') or 0))",
+                  "p23_nn_loss_network.py": "print('network')", "p24_x.py": "pass"})
+    assert fakes.run(rows, "23", "--", "--epochs", "3") == 0
+    assert fakes.run(rows, "p23_nn_loss_network.py") == 0
+    assert fakes.run(rows, "P23", "--code", "3") == 3
+    assert fakes.run(rows, "28") == 2
+    assert [(name, argv) for name, argv, _ in fakes.ran()] == [
+        ("p23_nn_loss.py", ["--epochs", "3"]), ("p23_nn_loss_network.py", ["--epochs", "3"]),
+        ("p23_nn_loss_network.py", []), ("p23_nn_loss.py", ["--code", "3"])]
+    out, err = capfd.readouterr()
+    assert out.index("loss") < out.index("network") and "error: no lesson '28'" in err
 
 
 def test_run_a_real_lesson_with_its_own_flags(tmp_path):
-    proc = lessons_cli("run", "16", "--", "--logdir", str(tmp_path / "logs"), "--quick")
+    p16 = next(x for x in LESSONS if x.p == "P16")
+    quick = ["--quick"] if "--quick" in p16.flags else []
+    proc = lessons_cli("-m", "lessons", "run", "16", "--", "--logdir", str(tmp_path / "logs"), *quick)
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "logs" / "p16_nn_module").iterdir())) == 1
 
 
-# ---------------------------------------------------------------- the real quick tour
-
-def test_quick_tour_runs_every_lesson_ok(tour):  # noqa: F811
-    lines = {m.group(2): m.group(3) for m in re.finditer(r"^(P\d+) +(\S+\.py) +\d+\.\d s  (.*)$",
-                                                         tour.output, flags=re.M)}
-    assert list(lines) == [x.script for x in LESSONS], tour.output
-    failed = {script: status for script, status in lines.items() if status != "ok"}
-    assert not failed, tour.output
-    assert tour.returncode == 0
-    assert f"{len(LESSONS)} of {len(LESSONS)} lessons ok" in tour.output
-    assert tour.output.rstrip().splitlines()[-1].startswith(f'TensorBoard: tensorboard --logdir "{tour.logdir}"')
-
-
-def test_quick_tour_leaves_one_run_per_lesson(tour):  # noqa: F811
-    for lesson in LESSONS:
-        runs = [p for p in (tour.logdir / Path(lesson.script).stem).glob("*") if p.is_dir()]
-        assert len(runs) == 1, f"{lesson.script}: {runs}"
-
-
-def test_p32_gets_the_newest_best_checkpoint_of_the_tour(tmp_path, monkeypatch, capsys):
-    rows, record = fake_lessons(tmp_path, monkeypatch, {
-        "p27_train.py": "d = Path(flag('--checkpoint-dir')); d.mkdir(parents=True); (d / 'best.pth').write_text('')\n",
-        "p32_test.py": "",
-    }, flags={"p27_train.py": SAVES, "p32_test.py": ("--checkpoint",)})
-    rc = cli.main(["tour", "--quick", "--logdir", str(tmp_path / "logs"), "--checkpoint-dir", str(tmp_path / "ck")],
-                  lessons=rows, lessons_dir=tmp_path)
-    assert rc == 0, capsys.readouterr().out
-    argv = {name: args for name, args, _ in records(record)}
-    assert argv["p32_test.py"][-2:] == ["--checkpoint", str(tmp_path / "ck" / "p27" / "best.pth")]
-
-
 # ---------------------------------------------------------------- what the tour says: at once, data, TensorBoard
 
-def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(tmp_path, monkeypatch, capsys):
-    rows, _ = fake_lessons(tmp_path, monkeypatch, {
-        "p90_data.py": "print('warning: CIFAR-10 is not in data and could not be downloaded (offline); "
-                       "using the built-in synthetic data set instead (runs marked -synthetic)'); time.sleep(1)",
-        "p91_nodata.py": "time.sleep(1)",
-    }, flags={"p90_data.py": DATA})
-    monkeypatch.chdir(tmp_path)
-    rc = cli.main(["tour", "--quick", "--jobs", "2", "--logdir", "logs", "--data-root", "no-cifar-here"],
-                  lessons=rows, lessons_dir=tmp_path)
+def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(fakes, monkeypatch, capsys):
+    rows = fakes({"p90_data.py": "print('warning: CIFAR-10 is not in data and could not be downloaded (offline); "
+                                 f"{tour_module.SYNTHETIC_FALLBACK} (runs marked -synthetic)'); time.sleep(1)",
+                  "p91_nodata.py": "time.sleep(1)"}, flags={"p90_data.py": DATA})
+    monkeypatch.chdir(fakes.dir)
+    assert fakes.tour(rows, "--quick", "--jobs", "2", "--logdir", "logs", "--data-root", "no-cifar-here") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert rc == 0
-    assert lines[0].startswith("Touring 2 lessons, quick mode, 2 at a time; logs in ")
+    assert lines[0] == f"Touring 2 lessons, quick mode, 2 at a time; logs in {(fakes.dir / 'logs').resolve()}"
     assert lines[1] == ("Data: CIFAR-10 is not in no-cifar-here: the first lesson downloads it (170 MB); without a "
                         "network every lesson uses the built-in synthetic shapes instead")
     # named as soon as they start, before either ends (each takes a second)
     assert lines[2] == "     ... running P90 p90_data.py, P91 p91_nodata.py (a line for each as it ends)"
-    assert lines[3].startswith("P90 ") and lines[4].startswith("P91 ")
+    assert [line.split()[0] for line in lines[3:5]] == ["P90", "P91"]
     assert lines[-2] == ("Data used: the synthetic shapes, not CIFAR-10, in 1 lesson (P90): CIFAR-10 is not in "
                          "no-cifar-here and could not be downloaded (their TensorBoard runs end in -synthetic)")
-    assert lines[-1].startswith(f'TensorBoard: tensorboard --logdir "{tmp_path / "logs"}"')
-
-
-def test_the_tour_says_cifar10_is_there_when_it_is(tmp_path, monkeypatch, capsys):
-    rows, _ = fake_lessons(tmp_path, monkeypatch, {"p90_data.py": ""}, flags={"p90_data.py": DATA})
-    (tmp_path / "data" / "cifar-10-batches-py").mkdir(parents=True)
-    assert cli.main(["tour", "--logdir", str(tmp_path / "logs"), "--data-root", str(tmp_path / "data")],
-                    lessons=rows, lessons_dir=tmp_path) == 0
-    out = capsys.readouterr().out
-    assert f"\nData: CIFAR-10 from {tmp_path / 'data'}\n" in out and f"\nData used: CIFAR-10 from {tmp_path / 'data'}\n" in out
+    assert shlex.split(lines[-1])[3] == str((fakes.dir / "logs").resolve())
 
 
 @pytest.mark.parametrize("argv, message", [
     (["tour", "--timeout", "-1"], "argument --timeout: must be more than 0 (and finite), got -1"),
-    (["tour", "--jobs", "0"], "argument --jobs/-j: must be at least 1, got 0"),
+    (["tour", "--jobs", "0"], "argument --jobs/-j: must be from 1 to 2147483648, got 0"),
     (["tour", "-j", "two"], "argument --jobs/-j: 'two' is not a whole number"),
 ])
 def test_tour_flags_out_of_range_are_one_argparse_line(capsys, argv, message):
     with pytest.raises(SystemExit) as e:
         cli.main(argv)
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and err.splitlines()[-1] == f"python -m lessons tour: error: {message}"
+    assert e.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == f"python -m lessons tour: error: {message}"
+
+
+# ---------------------------------------------------------------- the real quick tour
+
+def test_quick_tour_runs_every_lesson_ok_with_one_run_each(tour):  # noqa: F811
+    assert statuses(tour.output) == [(x.p, x.script, "ok") for x in LESSONS], tour.output
+    assert tour.returncode == 0 and f"\n{len(LESSONS)} of {len(LESSONS)} lessons ok in " in tour.output
+    assert shlex.split(tour.output.rstrip().splitlines()[-1])[3] == str(tour.logdir.resolve())
+    for lesson in LESSONS:
+        runs = [p for p in (tour.logdir / Path(lesson.script).stem).glob("*") if p.is_dir()]
+        assert len(runs) == 1, f"{lesson.script}: {runs}"

@@ -1,30 +1,45 @@
-"""README.md's lesson table, generated from lessons/kit/catalog.py.
+"""The lesson table of README.md and README.zh-CN.md, generated from lessons/kit/cli/catalog.py.
 
     python tools/readme_table.py            # print the table
-    python tools/readme_table.py --check    # exit 1 if README.md's table is out of date (the tests run this)
-    python tools/readme_table.py --write    # rewrite the table between README.md's markers
+    python tools/readme_table.py --check    # exit 1 if a README's table is out of date (the tests run this)
+    python tools/readme_table.py --write    # rewrite the table between each README's markers
+
+The rows (P, heading, script, in course order) come from the catalog. README.zh-CN.md keeps its own
+Chinese words for a lesson's title and what to look at; a lesson it has no words for gets the English.
 """
 import argparse
+import re
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "lessons"))  # for kit.catalog, as lessons/__main__.py does
+sys.path.insert(0, str(REPO / "lessons"))  # for kit.cli.catalog, as lessons/__main__.py does
 
-from kit.catalog import LESSONS  # noqa: E402
+from kit.cli.catalog import LESSONS  # noqa: E402
 
-README = REPO / "README.md"
+READMES = [REPO / "README.md", REPO / "README.zh-CN.md"]
+HEADERS = {"README.md": "| P | 笔记标题 | Lesson | Script | What to look at |",
+           "README.zh-CN.md": "| P | 笔记标题 | 课程内容 | 脚本 | 看点 |"}  # and its own words in the rows
 TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
 
 
-def markdown_table(lessons=LESSONS):
-    def cell(text):
-        return text.replace("|", "\\|")
+def cell(text):
+    return text.replace("|", "\\|")
 
-    rows = ["| P | 笔记标题 | Lesson | Script | What to look at |", "|---|---|---|---|---|"]
-    rows += [f"| {cell(x.p)} | {cell(x.heading)} | {cell(x.title)} | `lessons/{x.script}` | {cell(x.shows)} |"
-             for x in lessons]
+
+def markdown_table(lessons=LESSONS, header=HEADERS["README.md"], words=None):
+    """The table; words: {script: (title, shows)} as a translated README words them (else the English)."""
+    rows = [header, "|---|---|---|---|---|"]
+    for x in lessons:
+        title, shows = (words or {}).get(x.script, (cell(x.title), cell(x.shows)))
+        rows.append(f"| {cell(x.p)} | {cell(x.heading)} | {title} | `lessons/{x.script}` | {shows} |")
     return "\n".join(rows)
+
+
+def table_words(table):
+    """{script: (title, shows)} of a README's table, its cells as written."""
+    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in table.splitlines()[2:]]
+    return {m.group(1): (r[2], r[4]) for r in rows if len(r) == 5 and (m := re.fullmatch(r"`lessons/(.+)`", r[3]))}
 
 
 def readme_table(text):
@@ -37,29 +52,35 @@ def readme_table(text):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--write", action="store_true", help="rewrite the table between the README's markers")
-    p.add_argument("--check", action="store_true", help="exit 1 if the README's table is out of date")
-    p.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
+    p.add_argument("--write", action="store_true", help="rewrite the table between the READMEs' markers")
+    p.add_argument("--check", action="store_true", help="exit 1 if a README's table is out of date")
+    p.add_argument("--readme", type=Path, action="append", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    table = markdown_table()
     if not (args.write or args.check):
-        print(table)
+        print(markdown_table())
         return 0
-    text = args.readme.read_text(encoding="utf-8")
+    return max(update(readme, args.check) for readme in args.readme or [r for r in READMES if r.is_file()])
+
+
+def update(readme, check):
+    text = readme.read_text(encoding="utf-8")
     current = readme_table(text)
     if current is None:
-        print(f"error: {args.readme} has no {TABLE_START} ... {TABLE_END} markers", file=sys.stderr)
+        print(f"error: {readme} has no {TABLE_START} ... {TABLE_END} markers", file=sys.stderr)
         return 2
+    translated = readme.name in HEADERS and readme.name != "README.md"
+    table = markdown_table(header=HEADERS.get(readme.name, HEADERS["README.md"]),
+                           words=table_words(current) if translated else None)
     if current == table:
-        print(f"{args.readme}: the lesson table is up to date")
+        print(f"{readme}: the lesson table is up to date")
         return 0
-    if args.check:
-        print(f"{args.readme}: the lesson table differs from lessons/kit/catalog.py; "
+    if check:
+        print(f"{readme}: the lesson table differs from lessons/kit/cli/catalog.py; "
               "run `python tools/readme_table.py --write`", file=sys.stderr)
         return 1
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    args.readme.write_text(text[:start] + "\n" + table + "\n" + text[end:], encoding="utf-8")
-    print(f"{args.readme}: lesson table rewritten ({len(LESSONS)} lessons)")
+    readme.write_text(text[:start] + "\n" + table + "\n" + text[end:], encoding="utf-8")
+    print(f"{readme}: lesson table rewritten ({len(LESSONS)} lessons)")
     return 0
 
 

@@ -1,27 +1,20 @@
-"""The helpers behind the lessons. A lesson imports them as `from kit import common, data`.
+"""The helpers behind the lessons. A lesson imports them as `from kit import flags, datasets, board`.
 
-You can read every lesson without opening this folder: each call into it is named for what it
-does. Each module is short enough to read in a few minutes.
+You can read every lesson without opening this folder: each call into it is named for what it does,
+and each module is short enough to read in a few minutes.
 
-Importing kit does one thing at once: a Ctrl-C that no code catches (while torch is being imported,
-the first seconds of every lesson) ends the process with one line and exit code 130, as
-common.run does inside main(), instead of a KeyboardInterrupt traceback. It covers the imports
-that come after kit's, so a lesson imports kit before torch.
+    i18n              the language (Chinese or English) and _() for every message a learner reads
+    errors, console   one-line errors; Ctrl-C, SIGTERM and SIGHUP (console.run is every lesson's guard)
+    flags             the shared command-line flags, the repo's folders, seed and device
+    datasets          CIFAR-10 as torchvision gives it, your image folders, or the synthetic stand-in
+    board             a fresh TensorBoard run folder for each run, and the command to view it
+    checkpoint, runs, locks, progress, reports   what real training adds to the course's loop
+    folders           the course's ants-and-bees folders (P7-P13)
+    photos, fast_data the helpers of one lesson each: P32's photos, P33's tensor data path
+    cli               `python -m lessons`: the lesson list and the tour
+
+Importing kit installs the stop-signal handlers (kit.console), before torch is imported.
 """
-import os
-import sys
+from kit import console as _console, i18n as _i18n  # noqa: F401  (i18n chooses the language on import)
 
-
-def _interrupted(kind, value, tb, default=sys.excepthook):
-    if not issubclass(kind, KeyboardInterrupt):
-        return default(kind, value, tb)
-    for stream, text in ((sys.stdout, ""), (sys.stderr, "interrupted\n")):
-        try:
-            stream.write(text)
-            stream.flush()
-        except (AttributeError, OSError, ValueError):  # no console, or a closed pipe: still exit
-            pass
-    os._exit(130)  # nothing to clean up yet: this is outside main(), whose own Ctrl-C is common.run's
-
-
-sys.excepthook = _interrupted
+_console.install()

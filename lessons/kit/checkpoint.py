@@ -1,20 +1,7 @@
-"""Save and load Tudui checkpoints safely (P26 onwards).
-
-    checkpoint.save(path, tudui, classes=data.classes, epoch=3)   # atomic: temp file, then rename
-    ckpt = checkpoint.load(path)            # {"model": state_dict, "classes": [...] or None, ...}
-    tudui, classes = checkpoint.load_tudui(path, device)          # also refuses NaN/inf weights
-    checkpoint.atomic_save(obj, path)       # torch.save(obj, path) through a temp file and a rename
-
-`load` never runs code from the file: `torch.load(..., weights_only=True)` only rebuilds tensors
-and plain containers. It accepts ours ({"model": state_dict, "classes": [...], ...metadata}), a bare
-state_dict (the course's method 2) and a whole pickled Tudui (method 1), pickled by a script that
-defined Tudui itself (__main__.Tudui) or imported it (model.Tudui): those names go on an explicit
-allow-list that maps them to *our* Tudui class; nothing else is trusted. Every way a file can be
-wrong, and every way a save can fail, is one LessonError line naming the file.
-"""
+"""Tudui checkpoints: written through a temp file and a rename; read (ours, method 1, 2) without running their code."""
 import contextlib
+import itertools
 import os
-import pickle
 import re
 import tempfile
 import warnings
@@ -23,211 +10,151 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kit.common import LessonError
-from kit.data import CIFAR10_CLASSES
-from kit.writes import write_failure
+from kit.datasets import CIFAR10_CLASSES
+from kit.errors import LessonError, first_line, shown, write_failure
+from kit.i18n import _
 from model import Tudui
 
-# The names a course script pickles Tudui under, and the layers inside it.
-TUDUI_NAMES = ["__main__.Tudui", "model.Tudui", "model_save.Tudui", "train.Tudui"]
-SAFE_GLOBALS = [(Tudui, name) for name in TUDUI_NAMES] + [nn.Sequential, nn.Conv2d, nn.MaxPool2d, nn.Flatten,
-                                                          nn.Linear]
+SAFE_GLOBALS = [(Tudui, f"{module}.Tudui") for module in ("__main__", "model", "model_save", "train")] + [
+    nn.Sequential, nn.Conv2d, nn.MaxPool2d, nn.Flatten, nn.Linear]  # a whole Tudui, a course script's or ours: ours
+PICKLED = (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # torch's zip file; a pickle (PROTO, version)
 
 
 def save(path, model, *, classes, **meta):
-    """atomic_save {"model": state_dict, "classes": [...], **meta}: a crash mid-write keeps the previous file."""
     return atomic_save({"model": model.state_dict(), "classes": list(classes), **meta}, path)
 
 
-class _Recorder:
-    """The temp file as torch.save sees it, keeping the OSError of a failed write: torch.save reports it
-    only as "[enforce fail at inline_container.cc] unexpected pos", which does not say why."""
-
-    def __init__(self, f):
-        self.f, self.flush, self.error = f, f.flush, None
-
-    def write(self, data):
-        try:
-            return self.f.write(data)
-        except OSError as e:
-            self.error = e
-            raise
-
-
 def atomic_save(obj, path):
-    """torch.save(obj, path), but through a temp file and a rename: `path` is either the old file or the new one.
-
-    A failed write (disk full, no permission, a file where a folder should be) is one LessonError line
-    naming the path and the cause; the temp file is removed either way. KeyboardInterrupt passes through.
-    """
-    path = Path(path)
-    tmp = recorder = None
+    """torch.save(obj, path) through a temp file and a rename: `path` is the old file or the new one, never half."""
+    path, tmp = Path(path), None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); a checkpoint is an ordinary file
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
-            recorder = _Recorder(f)
-            torch.save(obj, recorder)
+            torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())  # on disk before the rename makes it visible
-        os.replace(tmp, path)  # atomic on Windows, macOS and Linux
+        os.replace(tmp, path)
     except BaseException as e:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, RuntimeError) and recorder and recorder.error:
-            e = recorder.error  # the OSError behind torch.save's "unexpected pos"
-        cause = write_failure(path, e)
+        cause = write_failure(path, e.__context__ if isinstance(e.__context__, OSError) else e)  # why "unexpected pos"
         if cause is None:  # Ctrl-C, or a bug (an object that cannot be pickled): not the disk's fault
             raise
-        raise LessonError(f"could not write {path}: {cause}"
-                          + (" (the previous file is unchanged)" if path.is_file() else "")) from None
+        kept = _(" (the previous file is unchanged)") if path.is_file() else ""
+        raise _error(_("could not write {path}: {cause}") + kept, path, cause=cause) from None
     return path
 
 
-
 @contextlib.contextmanager
-def one_line_errors(path, allowed="a Tudui layer"):
-    """Around torch.load(path, weights_only=True): any failure becomes one LessonError line naming the file
-    and, when the allow-list refused something, the name it refused. `allowed` says what the list holds."""
+def one_line_errors(path, allowed="a Tudui layer", into=None):
+    """Around torch.load(path, ...) or into.load_state_dict(torch.load(path, ...)): a failure (or NaN) is one line."""
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # our error line says enough
+        with warnings.catch_warnings(record=True):  # torch.load's "Detected pickle protocol": our line says enough
             yield
-    except LessonError:
-        raise
     except Exception as e:  # a broken file can fail in many ways deep inside torch.load
-        found = re.search(r"GLOBAL (\S+)", str(e)) if isinstance(e, pickle.UnpicklingError) else None
-        if found:  # weights_only refused a name: nothing from the file has run
-            raise LessonError(f"refused to load {path}: it asks for '{found.group(1)}', which is neither a tensor "
-                              f"nor {allowed} on the allow-list (nothing from the file was run)") from None
-        if (isinstance(e, pickle.UnpicklingError) and "WeightsUnpickler error" in str(e)
-                and looks_like_pickle(path)):  # e.g. 'Unsupported operand 149'; a text file trips it too
-            what = re.search(r"WeightsUnpickler error:\s*(.+)", str(e))
-            raise LessonError(f"refused to load {path}: it is a pickle that does more than store tensors "
-                              f"({what.group(1).strip() if what else 'unsupported'}; "
-                              "nothing from the file was run)") from None
-        raise LessonError(f"{path} is not a readable PyTorch checkpoint (truncated, corrupt, "
-                          f"or another kind of file)") from None
-
-
-@contextlib.contextmanager
-def rebuilding(path):
-    """Around the use of what a file held: a crafted file made only of allow-listed classes can still break
-    state_dict() or load_state_dict() in many ways (a TypeError, an AttributeError ...): one line, naming it."""
-    try:
-        yield
-    except LessonError:
-        raise
-    except Exception as e:
-        reason = str(e).splitlines()[0][:100] if str(e) else ""
-        raise LessonError(f"{path} holds something that breaks while the model is rebuilt ({type(e).__name__}"
-                          f"{': ' + reason if reason else ''}): a damaged or crafted file") from None
+        found, unpickler = re.search(r"GLOBAL (\S+)", str(e)), re.search(r"WeightsUnpickler error:\s*(.+)", str(e))
+        if into is not None and "state_dict" in str(e):  # load_state_dict refused it: say what differs
+            check_compatible(into, load(path)["model"], path)
+        if not found and not (unpickler and Path(path).read_bytes()[:2] in PICKLED):  # a text file, say
+            raise _error(_("{path} is not a readable PyTorch checkpoint (truncated, corrupt, or another kind of file)"),
+                         path) from None
+        why = (_("it asks for '{name}', which is neither a tensor nor {allowed} on the allow-list").format(
+            name=found.group(1), allowed=allowed) if found else  # weights_only refused a name: nothing has run
+            _("it is a pickle that does more than store tensors ({what})").format(what=unpickler.group(1)))
+        raise _error(_("refused to load {path}: {why} (nothing from the file was run)"), path, why=why) from None
+    if into is not None:
+        check_finite(into.state_dict(), path)
 
 
 def load(path, map_location="cpu"):
-    """Read any of the three kinds of file into {"model": state_dict, "classes": list or None, ...}."""
-    path = Path(path)
-    if not path.exists():
-        raise LessonError(f"checkpoint {path} does not exist")
-    if not path.is_file():
-        raise LessonError(f"checkpoint {path} is not a file")
+    """Any of the three kinds of file as {"model": state_dict, "classes": list or None, ...}."""
+    if not Path(path).is_file():
+        raise _error(_("checkpoint {path} is not a file") if Path(path).exists() else
+                     _("checkpoint {path} does not exist"), path)
     with torch.serialization.safe_globals(SAFE_GLOBALS), one_line_errors(path):
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    with rebuilding(path):
-        if isinstance(obj, nn.Module):  # course method 1: a whole model
-            ckpt = {"model": whole_model_state(obj, path), "classes": None}
-        elif isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # ours
-            ckpt = {**obj, "classes": obj.get("classes")}
-        elif isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):
-            ckpt = {"model": obj, "classes": None}  # course method 2: a bare state_dict
-        else:
-            raise LessonError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
-        odd = [k for k, v in ckpt["model"].items() if not isinstance(v, torch.Tensor)]
-    if odd or not ckpt["model"]:
-        raise LessonError(f"{path} holds a dict that is not a state_dict"
-                          + (f" ({odd[0]!r} is not a tensor)" if odd else " (it is empty)"))
-    return ckpt
+    if isinstance(obj, nn.Module):  # the course's method 1: a whole model
+        obj = {"model": whole_model_state(obj, path)}
+    elif not (isinstance(obj, dict) and isinstance(obj.get("model"), dict)):  # not ours: method 2, a state_dict?
+        obj = {"model": obj}
+    state = obj["model"]
+    odd = isinstance(state, dict) and [k for k, v in state.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if odd is False or odd or not state:  # a list, a dict of other things, an empty dict
+        raise _error(_("{path} holds a {kind}, not a model or a state_dict{what}"), path, kind=type(state).__name__,
+                     what=_(" ({key!r} is not a tensor)").format(key=odd[0]) if odd else "")
+    return {**obj, "classes": obj.get("classes")}
 
 
 def whole_model_state(model, path):
-    """The state_dict of a model unpickled whole (method 1), refusing one that carries hooks: a saved model
-    needs none, and an allow-listed layer planted as a hook would run inside state_dict() or forward()."""
-    if not isinstance(model, nn.Module):
-        raise LessonError(f"{path} holds a {type(model).__name__}, not a whole model")
-    with rebuilding(path):
-        hooked = [f"{name + '.' if name else ''}{attr}" for name, m in model.named_modules()
-                  for attr, hooks in vars(m).items() if attr.endswith("hooks") and hooks]
-        if hooked:
-            raise LessonError(f"refused {path}: it carries hooks ({hooked[0]}), which no saved model needs "
-                              "(a crafted file; nothing was run)")
-        return model.state_dict()
+    """A whole model's state_dict; refused: hooks, another network named Tudui (fails when run), what breaks it."""
+    try:
+        hooked = next((f"{name + '.' if name else ''}{attr}" for name, m in model.named_modules()
+                       for attr, hooks in vars(m).items() if attr.endswith("hooks") and hooks), None)
+        like = Tudui(getattr([*model.modules()][-1], "out_features", 10)) if isinstance(model, Tudui) else model
+        leaves = [[repr(m) for m in x.modules() if not next(m.children(), None)] for x in (model, like)]
+        differ = next(((i, a, b) for i, (a, b) in enumerate(itertools.zip_longest(*leaves)) if a != b), None)
+        if not hooked and not differ:
+            return model.state_dict()
+    except Exception as e:
+        raise _error(_("{path} holds something that breaks while the model is rebuilt ({kind}: {why}): a damaged "
+                       "or crafted file"), path, kind=type(e).__name__, why=first_line(e, 100)) from None
+    if differ:
+        raise _error(_("{path} holds another network under the name Tudui: its layer {i} is {have}, where a Tudui "
+                       "has {want}; load it with the code that made it"), path, i=differ[0], have=differ[1],
+                     want=differ[2])
+    raise _error(_("refused {path}: it carries hooks ({hook}), which no saved model needs (a crafted file; nothing "
+                   "was run)"), path, hook=hooked)
 
 
 def check_finite(state_dict, path):
-    """One line for weights that hold NaN or inf: the training that wrote them diverged."""
-    bad = next((k for k, v in state_dict.items() if isinstance(v, torch.Tensor)
-                and (v.is_floating_point() or v.is_complex()) and not torch.isfinite(v).all()), None)
-    if bad:
-        raise LessonError(f"{path} holds NaN/inf weights (e.g. {bad}): the training that wrote it diverged; "
-                          "retrain with a lower --lr")
-
-
-def looks_like_pickle(path):
-    """A torch zip file (PK...) or a pickle (PROTO opcode 0x80, then the protocol number)."""
-    with open(path, "rb") as f:
-        head = f.read(2)
-    return head == b"PK" or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
+    """One line for weights holding NaN or inf: the training that wrote them diverged."""
+    if bad := next((k for k, v in state_dict.items() if isinstance(v, torch.Tensor)
+                    and (v.is_floating_point() or v.is_complex()) and not torch.isfinite(v).all()), None):
+        raise _error(_("{path} holds NaN/inf weights (e.g. {key}): the training that wrote it diverged; retrain with "
+                       "a lower --lr"), path, key=bad)
 
 
 def load_tudui(path, device="cpu"):
-    """A Tudui with the checkpoint's weights, in eval mode, and its class names."""
+    """A Tudui with the checkpoint's weights, in eval mode, on `device`, and its class names."""
     ckpt = load(path, map_location=device)
-    # the course's P22 names the Sequential `model1`, its P27 `model`: accept both
-    state = {re.sub(r"^model1\.", "model.", k): v for k, v in ckpt["model"].items()}
-    last = state.get("model.8.weight")
-    num_classes = last.shape[0] if isinstance(last, torch.Tensor) and last.dim() == 2 else 10
-    tudui = Tudui(num_classes)
+    state = {re.sub(r"^model1\.", "model.", k): v for k, v in ckpt["model"].items()}  # P22's name, P27's name
+    last = state.get("model.8.weight")  # (n, 64): n outputs, one per class
+    tudui = Tudui(n := last.shape[0] if last is not None and last.dim() == 2 else 10)
     check_compatible(tudui, state, path)
     check_finite(state, path)
-    with rebuilding(path):
-        tudui.load_state_dict(state)
-    classes = ckpt["classes"]
-    if classes is None:  # method 1 or 2: no names in the file
-        classes = CIFAR10_CLASSES if num_classes == 10 else [f"class {i}" for i in range(num_classes)]
+    tudui.load_state_dict(state)
+    classes = ckpt["classes"] if ckpt["classes"] is not None else CIFAR10_CLASSES if n == 10 else [  # none: method 1, 2
+        f"class {i}" for i in range(n)]
     if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
-        raise LessonError(f"{path}: its class names are not a list of words ({type(classes).__name__})")
-    if len(classes) != num_classes:
-        raise LessonError(f"{path}: {len(classes)} class names for {num_classes} outputs")
+        raise _error(_("{path}: its class names are not a list of words ({kind})"), path, kind=type(classes).__name__)
+    if len(classes) != n:
+        raise _error(_("{path}: {names} class names for {n} outputs"), path, names=len(classes), n=n)
     return tudui.to(device).eval(), list(classes)
 
 
-def newest(folder, name="best.pth"):
-    """The newest `name` under folder (as the training lessons P27-P34 write it), or one line saying how to make one."""
-    found = sorted(Path(folder).rglob(name), key=lambda p: p.stat().st_mtime)
+def newest(path, name="best.pth"):
+    """path itself if it is a file; else the newest `name` under it (as P27-P34 write it), or how to make one."""
+    found = [Path(path)] if Path(path).is_file() else sorted(Path(path).rglob(name), key=lambda p: p.stat().st_mtime)
     if not found:
-        raise LessonError(f"no checkpoint ({name}) in {folder}: train one first with "
-                          "`python lessons/p27_train.py --quick` (takes seconds), or pass --checkpoint PATH")
+        where = _("no checkpoint ({name}) in {path}") if Path(path).is_dir() else _("checkpoint {path} does not exist")
+        raise _error(where + _(": train one first with `python lessons/p27_train.py --quick` (takes seconds), or pass "
+                               "--checkpoint PATH"), path, name=name)
     return found[-1]
 
 
 def check_compatible(model, state, path):
-    """One clear line naming the keys or shapes that differ, instead of PyTorch's page of text."""
-    want = model.state_dict()
-    missing = [k for k in want if k not in state]
-    extra = [k for k in state if k not in want]
-    name = type(model).__name__
-    shape = lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__  # noqa: E731
-    shapes = [f"{k} {shape(state[k])} ({name} has {tuple(v.shape)})"
-              for k, v in want.items() if k in state and shape(state[k]) != tuple(v.shape)]
-    if missing or extra or shapes:
-        parts = [f"missing {first(missing, 4)}" if missing else "",
-                 f"unexpected {first(extra, 4)}" if extra else "",
-                 f"different shapes: {first(shapes, 3, sep='; ')}" if shapes else ""]
-        raise LessonError(f"{path} does not hold a {name}: {'; '.join(p for p in parts if p)}")
+    """One line naming the keys or shapes that differ, instead of PyTorch's page of text."""
+    want, name = model.state_dict(), type(model).__name__
+    parts = [(_("missing {keys}"), [k for k in want if k not in state]),
+             (_("unexpected {keys}"), [str(k) for k in state if k not in want]),
+             (_("different shapes: {keys}"), [f"{k} {tuple(state[k].shape)} ({name} has {tuple(v.shape)})"
+                                              for k, v in want.items() if k in state and state[k].shape != v.shape])]
+    if said := [words.format(keys=", ".join(keys[:4]) + (f" (+{len(keys) - 4} more)" if len(keys) > 4 else ""))
+                for words, keys in parts if keys]:
+        raise _error(_("{path} does not hold a {name}: {what}"), path, name=name, what="; ".join(said))
 
 
-def first(items, n, sep=", "):
-    """'a, b, c (+5 more)'"""
-    more = f" (+{len(items) - n} more)" if len(items) > n else ""
-    return sep.join(items[:n]) + more
+def _error(message, path, **fields):  # the message, already through _(), with the file's name and other fields
+    return LessonError(message.format(path=shown(path), **fields))

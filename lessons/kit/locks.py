@@ -1,14 +1,8 @@
-"""One process at a time in a folder: a checkpoint folder while a run trains into it, a data folder
-while CIFAR-10 downloads into it.
+"""One process at a time in a folder: an operating-system lock on <folder>/.lock, gone with its process
+however it ends; the file holds the owner's process id, to name it in a refusal or a takeover note.
 
-    with locks.hold(ckpt_dir, "checkpoint folder"):          # a second run is refused in one line
-        ...
-    with locks.hold(data_root, "data folder", wait=True):   # a second download waits for the first
-        ...
-
-The lock is an operating-system lock on <folder>/.lock (flock on Linux and macOS, msvcrt on Windows),
-so it goes away with its process, however that process ends: a lock file left by a killed run is
-taken over with a one-line note. The file holds the owner's process id, to name it in the refusal.
+    with locks.hold(ckpt_dir):                                # a second run is refused in one line
+    with locks.hold(data_root, N_("data folder"), wait=True):  # a second download waits for the first
 """
 import contextlib
 import os
@@ -16,38 +10,26 @@ import sys
 import time
 from pathlib import Path
 
-from kit.common import LessonError
+from kit.errors import LessonError, shown
+from kit.i18n import N_, _
 
 if sys.platform == "win32":
     import msvcrt
 
-    # msvcrt locks bytes from the current position; other processes cannot read locked bytes, so lock one
-    # far past the process id, which a refused run reads to name the owner
-    LOCK_BYTE = 1 << 20
-
-    def _try_lock(f):
-        f.seek(LOCK_BYTE)
-        try:
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(f):
-        f.seek(LOCK_BYTE)
-        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+    def _lock(f, unlock=False):  # msvcrt locks bytes others cannot read: one far past the process id
+        f.seek(1 << 20)
+        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK if unlock else msvcrt.LK_NBLCK, 1)
 else:
     import fcntl
 
-    def _try_lock(f):
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
+    def _lock(f, unlock=False):
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN if unlock else fcntl.LOCK_EX | fcntl.LOCK_NB)
 
-    def _unlock(f):
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+def _try_lock(f):
+    with contextlib.suppress(OSError):
+        return _lock(f) or True
+    return False
 
 
 def owner(path):
@@ -59,39 +41,40 @@ def owner(path):
 
 
 @contextlib.contextmanager
-def hold(folder, what="folder", *, wait=False, poll=0.5):
-    """Hold <folder>/.lock for the duration of the block; refuse (or, with wait=True, wait) while another has it."""
-    folder = Path(folder)
+def hold(folder, what=N_("checkpoint folder"), *, wait=False):  # what: N_("data folder") ...
+    """Hold <folder>/.lock during the block; refuse (or, with wait=True, wait) while another process has it."""
+    folder, announced = Path(folder), False
     path = folder / ".lock"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         f = open(path, "a+")
     except OSError as e:
-        raise LessonError(f"cannot use {folder} as a {what}: {e.strerror or e}") from None
-    try:
-        announced = False
+        raise LessonError(_("cannot use {folder} as a {what}: {why}").format(
+            folder=shown(folder), what=_(what), why=e.strerror or e)) from None
+    with f:
         while not _try_lock(f):
-            pid = owner(path)
+            pid = owner(path) or "?"
             if not wait:
-                raise LessonError(f"{folder} is in use by another run (process {pid or '?'}): wait for it to "
-                                  f"finish, or choose another {what}")
+                raise LessonError(_("{folder} is in use by another run (process {pid}): wait for it to finish, "
+                                    "or choose another {what}").format(folder=shown(folder), pid=pid, what=_(what)))
             if not announced:
-                print(f"waiting for process {pid or '?'}, which is using the {what} {folder} ...", flush=True)
+                print(_("waiting for process {pid}, which is using the {what} {folder} ...").format(
+                    pid=pid, what=_(what), folder=shown(folder)), flush=True)
                 announced = True
-            time.sleep(poll)
+            time.sleep(0.5)
         stale = owner(path)
         if stale and stale != os.getpid():
-            print(f"note: took over the lock of process {stale} in {folder} (it is no longer running)")
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
+            print(_("note: took over the lock of process {pid} in {folder} (it is no longer running)").format(
+                pid=stale, folder=shown(folder)))
+        _write(f, f"{os.getpid()}\n")
         try:
             yield path
         finally:
-            f.seek(0)
-            f.truncate()  # an empty file: the next run finds no owner to report
-            f.flush()
-            _unlock(f)
-    finally:
-        f.close()
+            _write(f, "")  # an empty file: the next run finds no owner to report
+            _lock(f, unlock=True)
+
+
+def _write(f, text):
+    f.truncate(0)  # "a+": every write goes to the end, here the start
+    f.write(text)
+    f.flush()

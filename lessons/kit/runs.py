@@ -1,27 +1,8 @@
-"""What the course's train.py lacks and real training needs, for P27, P30 and P31: checkpoints, --resume,
-one run per checkpoint folder, a stop on divergence, and the closing summary.
-
-    with runs.Run("p27_train", args, data_sets) as run, run.writer() as writer:
-        if args.resume:
-            total_train_step, total_test_step = run.resume(tudui, optimizer, train_dataloader)
-        ...                                                   # the course's loop
-        runs.stop_if_diverged(loss.item(), total_train_step)  # a NaN/inf loss ends the run in one line
-        run.save(tudui, optimizer, train_dataloader, total_train_step, total_test_step, accuracy, test_loss)
-        run.finish(writer, device)                            # times, best accuracy, HPARAMS, the TensorBoard command
-
-Checkpoints: <checkpoint-dir>/epoch_N.pth after epoch N and best.pth while the test accuracy is the best so
-far, written through a temp file and a rename (a kill leaves the previous file intact), with the optimizer,
-the step counters, the class names and every random state. The folder is locked for the run (kit.locks):
-a second run into it is refused. A new run moves an earlier run's files to <dir>/previous/.
---resume loads the last epoch_N.pth and continues in the same TensorBoard run folder with
-SummaryWriter(purge_step=T+1), T = the steps done then: points the interrupted run logged after T are
-hidden and drawn anew, so the curves equal an uninterrupted run with the same seed. Ctrl-C: the finished
-epochs are saved; one line, exit code 130.
-"""
+"""What real training needs beyond the course's train.py (P27, P30, P31): checkpoints (state_dicts with the optimizer,
+the step counters, the class names and the random states, written safely), --resume (the file checked first; the
+curves equal an uninterrupted run's), one run per folder (earlier runs kept), a stop on divergence, a summary."""
+import contextlib
 import math
-import random
-import re
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,183 +10,175 @@ from pathlib import Path
 import torch
 from torchvision import transforms
 
-from kit import checkpoint, common, locks
+from kit import board, checkpoint, flags, locks
+from kit.errors import LessonError, first_line, shown
+from kit.i18n import _
+from model import Tudui
 
-# --augment: a random 32x32 crop of the image padded by 4 pixels, and a mirror image half the time
-AUGMENT = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()])
-
-
-def add_flags(p, lesson):
-    """The training flags; the defaults are the course's (SGD, lr 1e-2, 10 epochs; batch 64 is common's)."""
-    p.add_argument("--epochs", type=common.positive_int, default=None,
-                   help="epochs to train (default: 10 as the course; 2 with --quick)")
-    p.add_argument("--lr", type=common.positive_float, default=1e-2, help="learning rate (default: 1e-2 as the course)")
-    p.add_argument("--momentum", type=common.non_negative_float, default=None,
-                   help="SGD momentum (default: 0 as the course; 0.9 with --quick, so that its 64 steps learn)")
-    p.add_argument("--augment", action="store_true", help="random crop (padding 4) and horizontal flip when training")
-    p.add_argument("--resume", action="store_true",
-                   help="continue after the last epoch_N.pth in --checkpoint-dir, in the same TensorBoard run")
-    p.add_argument("--checkpoint-dir", type=Path, default=common.CHECKPOINT_DIR / lesson,
-                   help=f"where epoch_N.pth and best.pth go (default: checkpoints/{lesson} in the repo)")
-    p.add_argument("--log-every", type=common.positive_int, default=None,
-                   help="print and log train_loss every N steps (default: 100 as the course; 10 with --quick)")
-    return p
+# --augment, on the PIL image before ToTensor: a random 32x32 crop of it padded by 4; a mirror image half the time
+AUGMENT = [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()]
 
 
-def parse_args(p, argv):
-    args = p.parse_args(argv)
+def parse_args(p, lesson, argv):
+    """Add the training flags (the defaults are the course's: SGD, lr 1e-2, 10 epochs) and parse."""
+    add = p.add_argument
+    add("--epochs", type=flags.positive_int, help=_("epochs to train (default: 10 as the course; 2 with --quick)"))
+    add("--lr", type=flags.positive_float, default=1e-2, help=_("learning rate (default: 1e-2 as the course)"))
+    add("--momentum", type=flags.non_negative_float, help=_("SGD momentum (default: 0 as the course; 0.9 with --quick)"))
+    add("--augment", action="store_true", help=_("random crops and horizontal flips of the training images"))
+    add("--resume", action="store_true", help=_("continue after the last epoch_N.pth in --checkpoint-dir"))
+    add("--checkpoint-dir", type=Path, default=flags.CHECKPOINT_DIR / lesson,
+        help=_("where epoch_N.pth and best.pth go (default: checkpoints/{lesson})").format(lesson=lesson))
+    add("--log-every", type=flags.positive_int, help=_("print and log train_loss every N steps (default: 100; 10 "
+                                                        "with --quick)"))
+    args = flags.parse(p, argv)
     args.epochs = args.epochs or (2 if args.quick else 10)
-    args.momentum = args.momentum if args.momentum is not None else (0.9 if args.quick else 0.0)
+    args.momentum = (0.9 if args.quick else 0.0) if args.momentum is None else args.momentum
     args.log_every = args.log_every or (10 if args.quick else 100)
     return args
 
 
 def stop_if_diverged(loss, step):
-    """A NaN or infinite loss never comes back: stop now, before anything is saved from it."""
-    if not math.isfinite(loss):
-        raise common.LessonError(f"the loss became {loss} at step {step}: training diverged, and nothing from "
-                                 "this epoch was saved; try a lower --lr")
+    if not math.isfinite(loss):  # it never comes back: stop now, before anything is saved from it
+        raise LessonError(_("the loss became {loss} at step {step}: training diverged, and nothing from this epoch "
+                            "was saved; try a lower --lr").format(loss=loss, step=step))
 
 
 class Run:
-    def __init__(self, lesson, args, data_sets):
-        self.lesson, self.args, self.classes = lesson, args, list(data_sets.classes)
-        self.dir = Path(args.checkpoint_dir)
+    def __init__(self, lesson, args, train_data):
+        self.lesson, self.args, self.classes, self.dir = lesson, args, list(train_data.classes), args.checkpoint_dir
         self.hparams = {"lr": args.lr, "batch_size": args.batch_size, "momentum": args.momentum,
-                        "epochs": args.epochs, "augment": args.augment, "dataset": data_sets.name, "seed": args.seed}
-        self.synthetic = data_sets.synthetic
-        self.best_accuracy, self.epoch_done, self.epochs_run, self.ckpt = 0.0, 0, 0, None
+                        "epochs": args.epochs, "augment": args.augment, "dataset": args.dataset, "seed": args.seed}
+        self.best_accuracy, self.epoch_done, self.epochs_run, self.purge_step, self.relog = 0.0, 0, 0, None, []
 
     def __enter__(self):
-        self._lock = locks.hold(self.dir, "checkpoint folder")
-        self._lock.__enter__()  # refused in one line while another live run trains into this folder
-        for p in self.dir.glob("*.pth.*.tmp"):  # half-written files of a killed run (we hold the folder now)
-            p.unlink(missing_ok=True)
-        if self.args.resume:
-            self.ckpt = self._last_checkpoint()
-        else:
-            self._set_aside_earlier_run()
-        self.started = time.perf_counter()
+        with contextlib.ExitStack() as stack:  # a refusal below lets go of the folder again
+            stack.enter_context(locks.hold(self.dir, _("checkpoint folder")))
+            for p in self.dir.glob("*.pth.*.tmp"):  # half-written files of a killed run (the folder is ours now)
+                p.unlink()
+            self.ckpt = self._last_checkpoint() if self.args.resume else None
+            old = Path(self.ckpt["log_dir"]) if self.ckpt else None
+            if old and old.is_dir() and Path(self.args.logdir).resolve() in old.parents:
+                # purge from the next epoch's number on: a kill between an epoch's test scalars (their step is the
+                # epoch) and its epoch_N.pth cannot double them; train_loss's steps from there are logged again
+                self.log_dir, self.purge_step = str(old), self.ckpt["epoch"] + 1
+                self.relog = logged(old, "train_loss", self.purge_step, self.ckpt["total_train_step"])
+                print(_("TensorBoard: continuing the run in {folder}").format(folder=shown(old)))
+            else:
+                self.log_dir = board.run_dir(self.lesson, self.args)
+            self._release, self.started = stack.pop_all().close, time.perf_counter()
         return self
 
     def __exit__(self, kind, error, tb):
-        self._lock.__exit__(kind, error, tb)
-        if kind is KeyboardInterrupt:
-            if sys.stdout.isatty():
-                print()  # end the progress bar's line
-            n = self.epoch_done
-            done = f"epoch {n} is saved as {self.dir / f'epoch_{n}.pth'}" if n else "no epoch was complete"
-            print(f"interrupted in epoch {n + 1}: {done}; continue with --resume", file=sys.stderr)
-            raise SystemExit(130) from None
-        return False
+        self._release()
+        if isinstance(error, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP: console.run prints "interrupted: ..."
+            print(end="\n" if sys.stdout.isatty() else "")  # end the progress bar's line
+            n, m, path = self.epoch_done, self.args.epochs, shown(self.dir / f"epoch_{self.epoch_done}.pth")
+            error.detail = (_("after epoch {n} of {m}: {path} is saved; continue with --resume") if 0 < n < m else
+                            _("after all {m} epochs: {path} is saved") if n else
+                            _("in epoch 1 of {m}: no epoch was complete, nothing is saved")).format(n=n, m=m, path=path)
 
-    def writer(self):
-        """The TensorBoard writer: a new run folder, or with --resume the interrupted run's, continued."""
-        log_dir = Path(self.ckpt["log_dir"]) if self.ckpt and self.ckpt.get("log_dir") else None
-        if log_dir and log_dir.is_dir() and Path(self.args.logdir).resolve() in log_dir.parents:
-            print(f"TensorBoard: continuing the run in {log_dir}")
-            writer = common.writer(self.lesson, self.args, run_dir=log_dir,
-                                   purge_step=self.ckpt["total_train_step"] + 1)
-        else:
-            writer = common.writer(self.lesson, self.args, synthetic=self.synthetic)
-        self.log_dir = str(Path(writer.log_dir).resolve())
-        return writer
-
-    def resume(self, tudui, optimizer, train_dataloader):
-        """Load the last epoch_N.pth into tudui and optimizer, restore the random states;
-        returns (total_train_step, total_test_step) to continue from."""
-        ckpt, path = self.ckpt, self.ckpt_path
-        checkpoint.check_compatible(tudui, ckpt["model"], path)
-        checkpoint.check_finite(ckpt["model"], path)
+    def resume(self, tudui, optimizer, train_dataloader, writer):
+        """The last epoch_N.pth into tudui, optimizer, the random states, writer's curve: (total_train_step, epoch)."""
+        ckpt = self.ckpt
         tudui.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])  # momentum buffers go to the parameters' device
-        set_rng_states(ckpt["rng"], train_dataloader)
-        old = ckpt.get("hparams", {})
-        changed = [f"{k} {old[k]} -> {v}" for k, v in self.hparams.items() if k != "epochs" and old.get(k, v) != v]
-        if changed:
-            for group in optimizer.param_groups:  # the flags of this run win over the checkpoint's
-                group["lr"], group["momentum"] = self.args.lr, self.args.momentum
-            print(f"warning: resuming with other settings ({', '.join(changed)}): the curves will differ "
-                  "from an uninterrupted run")
-        self.best_accuracy = ckpt.get("best_accuracy", 0.0)
-        self.epoch_done = ckpt["epoch"]
-        print(f"resuming after epoch {ckpt['epoch']} from {path} (best test accuracy so far {self.best_accuracy:.4f})")
+        for group in optimizer.param_groups:  # this run's flags win over the checkpoint's
+            group["lr"], group["momentum"] = self.args.lr, self.args.momentum
+        torch.set_rng_state(ckpt["rng"]["torch"])  # the next epoch's random draws: augmentation, and
+        train_dataloader.generator.set_state(ckpt["rng"]["shuffle"])  # the order of the training images
+        for step, value in self.relog:  # the saved epochs' points that purge_step hid
+            writer.add_scalar("train_loss", value, step)
+        self.best_accuracy, self.epoch_done = ckpt["best_accuracy"], ckpt["epoch"]
+        print(_("resuming after epoch {epoch} from {path} (best test accuracy so far {best:.4f})").format(
+            epoch=ckpt["epoch"], path=shown(self.ckpt_path), best=self.best_accuracy))
         return ckpt["total_train_step"], ckpt["epoch"]
 
-    def save(self, tudui, optimizer, train_dataloader, total_train_step, epoch, test_accuracy, test_loss):
-        """epoch_N.pth, and best.pth first when this is the best test accuracy so far."""
+    def save(self, tudui, optimizer, train_dataloader, *, epoch, total_train_step, test_accuracy, test_loss):
+        """best.pth when this is the best test accuracy so far, then epoch_N.pth: the mark that epoch N is done."""
         stop_if_diverged(test_loss, total_train_step)
-        checkpoint.check_finite(tudui.state_dict(), f"the model after epoch {epoch}")
-        is_best = test_accuracy > self.best_accuracy
-        self.best_accuracy = max(self.best_accuracy, test_accuracy)
-        meta = {"optimizer": optimizer.state_dict(), "epoch": epoch, "best_accuracy": self.best_accuracy,
+        if not self.args.resume and not self.epochs_run:  # only now that this run has an epoch to save
+            set_aside([*self.dir.glob("epoch_*.pth"), self.dir / "best.pth"])
+        is_best, self.best_accuracy = test_accuracy > self.best_accuracy, max(self.best_accuracy, test_accuracy)
+        rng = {"torch": torch.get_rng_state(), "shuffle": train_dataloader.generator.get_state()}  # see resume()
+        meta = {"optimizer": optimizer.state_dict(), "epoch": epoch, "best_accuracy": self.best_accuracy, "rng": rng,
                 "test_accuracy": test_accuracy, "test_loss": test_loss, "total_train_step": total_train_step,
-                "rng": rng_states(train_dataloader), "log_dir": self.log_dir,
-                "hparams": self.hparams}
-        if is_best:  # best.pth first: epoch_N.pth is the mark that epoch N is complete
-            checkpoint.save(self.dir / "best.pth", tudui, classes=self.classes, **meta)
-        saved = checkpoint.save(self.dir / f"epoch_{epoch}.pth", tudui, classes=self.classes, **meta)
-        self.epoch_done, self.epochs_run = epoch, self.epochs_run + 1
-        self.final = {"hparam/test_accuracy": test_accuracy, "hparam/best_accuracy": self.best_accuracy,
-                      "hparam/test_loss": test_loss}
-        print(f"模型已保存 (saved {saved}{' and best.pth' if is_best else ''})")
+                "log_dir": str(Path(self.log_dir).resolve()), "hparams": self.hparams}
+        for name in ["best.pth"] * is_best + [f"epoch_{epoch}.pth"]:
+            checkpoint.save(self.dir / name, tudui, classes=self.classes, **meta)
+        self.epoch_done, self.epochs_run, self.meta = epoch, self.epochs_run + 1, meta
 
     def finish(self, writer, device):
-        """The time per epoch with the hardware named, the best accuracy, the HPARAMS tab, the TensorBoard command."""
+        """The time per epoch on the hardware named, the best accuracy, the HPARAMS tab, the TensorBoard command."""
         if self.epochs_run:
-            seconds = time.perf_counter() - self.started
-            print(f"{self.epochs_run} epoch{'s' if self.epochs_run > 1 else ''} in {seconds / 60:.1f} min "
-                  f"({seconds / self.epochs_run:.1f} s per epoch) on {common.device_name(device)}")
-            writer.add_hparams(self.hparams, self.final, run_name=".", global_step=self.args.epochs)  # ".": this run
-        print(f"best test accuracy: {self.best_accuracy:.4f} (best.pth in {self.dir})")
-        common.tensorboard_hint(writer)
-
-    # ---- the checkpoint folder -------------------------------------------------------------
+            each = (time.perf_counter() - self.started) / self.epochs_run
+            print(_("{each:.1f} s per epoch on {device}").format(each=each, device=flags.device_name(device)))
+            final = {"hparam/" + k: self.meta[k] for k in ("test_accuracy", "best_accuracy", "test_loss")}
+            writer.add_hparams(self.hparams, final, run_name=".", global_step=self.args.epochs)  # ".": this run
+        print(_("best test accuracy: {best:.4f} ({path})").format(best=self.best_accuracy,
+                                                                 path=shown(self.dir / "best.pth")))
+        board.tensorboard_hint(writer)
 
     def _last_checkpoint(self):
-        files = {int(m.group(1)): p for p in self.dir.glob("epoch_*.pth")
-                 if (m := re.fullmatch(r"epoch_(\d+)\.pth", p.name))}
+        """The last epoch_N.pth, all of it checked (on stand-ins) before anything is used: one line if it is off."""
+        files = {int(p.stem[6:]): p for p in self.dir.glob("epoch_*.pth") if p.stem[6:].isdigit()}
         if not files:
-            raise common.LessonError(f"--resume: there is no epoch_N.pth in {self.dir} to continue from "
-                                     "(check --checkpoint-dir, or leave out --resume to start)")
-        self.ckpt_path = files[max(files)]
-        ckpt = checkpoint.load(self.ckpt_path)  # tensors on the CPU; load_state_dict copies them to the device
-        if not all(k in ckpt for k in ("optimizer", "rng", "epoch", "total_train_step")):
-            raise common.LessonError(f"{self.ckpt_path} holds weights only, no training state: it cannot be resumed")
+            raise LessonError(_("--resume: there is no epoch_N.pth in {folder} to continue from (check "
+                                "--checkpoint-dir, or leave out --resume to start)").format(folder=shown(self.dir)))
+        self.ckpt_path = path = files[max(files)]
+        ckpt = checkpoint.load(path)  # tensors on the CPU; load_state_dict copies them to the device
+        if "rng" not in ckpt:
+            raise LessonError(_("{path} holds weights only, no training state to resume").format(path=shown(path)))
+        fields = {"epoch": int, "total_train_step": int, "best_accuracy": (int, float), "log_dir": str, "classes": list}
+        for key, kind in fields.items():
+            if isinstance(value := ckpt.get(key), bool) or not isinstance(value, kind) or kind is int and value < 1:
+                raise LessonError(_("{path} cannot be resumed: its {key} is {value!r}, a changed or foreign file; "
+                                    "move it out of the folder to resume from the epoch before").format(
+                    path=shown(path), key=key, value=value))
         if ckpt["epoch"] >= self.args.epochs:
-            raise common.LessonError(f"all {self.args.epochs} epochs of this run are done already ({self.ckpt_path}); "
-                                     f"to train longer, add --epochs {ckpt['epoch'] + 5}, say")
+            raise LessonError(_("all {m} epochs are done already ({path}); to train longer, add --epochs {more}, "
+                                "say").format(m=self.args.epochs, path=shown(path), more=ckpt["epoch"] + 5))
         if ckpt["classes"] != self.classes:
-            raise common.LessonError(f"{self.ckpt_path} was trained on the classes {ckpt['classes']}, but this data "
-                                     f"has {self.classes}: resume with the same --dataset and --data-root")
+            raise LessonError(_("{path} was trained on the classes {old}, but this data has {new}: resume with the "
+                                "same --dataset and --data-root").format(path=shown(path), old=ckpt["classes"],
+                                                                         new=self.classes))
+        tudui = Tudui(len(self.classes))  # stand-ins for the lesson's: its weights must fit, then the rest
+        checkpoint.check_compatible(tudui, ckpt["model"], path)
+        checkpoint.check_finite(ckpt["model"], path)
+        optimizer, part = torch.optim.SGD(tudui.parameters(), lr=1), _("the optimizer's state")
+        try:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            for name, p in tudui.named_parameters():
+                if (buf := optimizer.state[p].get("momentum_buffer")) is not None and buf.shape != p.shape:
+                    raise ValueError(_("the momentum of {name} is {shape}, not {want}").format(
+                        name=name, shape=tuple(buf.shape), want=tuple(p.shape)))
+            part = _("the random state")
+            for key in ("torch", "shuffle"):
+                torch.Generator().set_state(ckpt["rng"][key])
+        except Exception as e:  # whatever a changed file breaks deep inside torch
+            raise LessonError(_("{path} cannot be resumed: {part} does not fit ({why}), a changed or foreign file; "
+                                "move it out of the folder to resume from the epoch before").format(
+                path=shown(path), part=part, why=first_line(e, 100))) from None
         return ckpt
 
-    def _set_aside_earlier_run(self):
-        """A fresh run moves an earlier run's checkpoints to <dir>/previous/, so --resume never mixes two runs."""
-        old = [p for p in [*self.dir.glob("epoch_*.pth"), self.dir / "best.pth"] if p.is_file()]
-        if old:
-            previous = self.dir / "previous"
-            shutil.rmtree(previous, ignore_errors=True)
-            previous.mkdir()
-            for p in old:
-                p.rename(previous / p.name)
-            print(f"note: moved the {len(old)} checkpoints of an earlier run to {previous} "
-                  "(use --resume to continue a run instead)")
+
+def logged(log_dir, tag, first, last):
+    """[(step, value)] of a scalar in a run folder, as TensorBoard reads it, for first <= step <= last."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # only --resume needs it
+
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag) if first <= e.step <= last] if tag in events.Tags()[
+        "scalars"] else []
 
 
-def rng_states(train_dataloader):
-    """Every random-number state the next epoch draws from."""
-    states = {"torch": torch.get_rng_state(),                     # weights init, augmentation
-              "shuffle": train_dataloader.generator.get_state(),  # the order of the training images
-              "python": random.getstate()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def set_rng_states(states, train_dataloader):
-    torch.set_rng_state(states["torch"])
-    train_dataloader.generator.set_state(states["shuffle"])
-    random.setstate(states["python"])
-    if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(states["cuda"])
+def set_aside(files):
+    """An earlier run's files into previous-<time of its last save>/ beside them: nothing deleted, nothing mixed."""
+    if files := [p for p in files if p.is_file()]:
+        stamp = time.strftime("previous-%Y%m%d-%H%M%S", time.localtime(max(p.stat().st_mtime for p in files)))
+        folder = next(f for n in range(1, 999) if not (f := files[0].parent / (stamp + f"-{n}" * (n > 1))).exists())
+        folder.mkdir()
+        for p in files:
+            p.rename(folder / p.name)
+        print(_("note: moved the earlier run's checkpoints to {folder} (each earlier run keeps a previous-* folder "
+                "there: delete those you no longer need)").format(folder=shown(folder)))

@@ -1,0 +1,1 @@
+"""`python -m lessons`: the lesson list (catalog) and the tour that runs them (tour). No torch here."""
