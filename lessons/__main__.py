@@ -30,14 +30,14 @@ def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     out = out or sys.stdout
     heading_w = max(console.width(lesson.heading) for lesson in lessons)
     for lesson in lessons:
-        missing = "" if (lessons_dir / lesson.script).is_file() else "   (not written yet)"
+        missing = "" if (lessons_dir / lesson.script).is_file() else "   " + _("(not written yet)")
         pad = " " * (heading_w - console.width(lesson.heading))
-        print(f"{lesson.p:<4} {lesson.heading}{pad}  {lesson.title}", file=out)
+        print(f"{lesson.p:<4} {lesson.heading}{pad}  {_(lesson.title)}", file=out)  # catalog.py marks them N_()
         print(f"     lessons/{lesson.script}{missing}", file=out)
-        print(f"     {lesson.shows}", file=out)
-    print("\nRun one:   python -m lessons run 18 -- --quick      (its flags after --; add --help to see them)",
+        print(f"     {_(lesson.shows)}", file=out)
+    print("\n" + _("Run one:   python -m lessons run 18 -- --quick      (its flags after --; add --help to see them)"),
           file=out)
-    print("Run all:   python -m lessons tour --quick", file=out)
+    print(_("Run all:   python -m lessons tour --quick"), file=out)
 
 
 def find_lessons(spec, lessons=LESSONS):
@@ -52,17 +52,19 @@ def run_command(args, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
     chosen = find_lessons(args.lesson, lessons)
     if not chosen:
         numbers = ", ".join(dict.fromkeys(x.p for x in lessons))
-        print(f"error: no lesson '{args.lesson}' (lessons: {numbers}; or a script name such as "
-              f"{lessons[0].script.removesuffix('.py')}); `python -m lessons` lists them", file=sys.stderr)
+        print(_("error: no lesson '{lesson}' (lessons: {numbers}; or a script name such as {script}); "
+                "`python -m lessons` lists them").format(lesson=args.lesson, numbers=numbers,
+                                                          script=lessons[0].script.removesuffix(".py")),
+              file=sys.stderr)
         return 2
     extra = args.args[1:] if args.args[:1] == ["--"] else args.args
     for lesson in chosen:
         script = lessons_dir / lesson.script
         if not script.is_file():
-            print(f"error: {tour.quoted(script)} does not exist yet", file=sys.stderr)
+            print(_("error: {script} does not exist yet").format(script=tour.quoted(script)), file=sys.stderr)
             return 2
         if len(chosen) > 1:
-            print(f"==> {lesson.p} {lesson.title}: python {tour.quoted(script)} {' '.join(extra)}".rstrip(),
+            print(f"==> {lesson.p} {_(lesson.title)}: python {tour.quoted(script)} {' '.join(extra)}".rstrip(),
                   flush=True)
         with subprocess.Popen([sys.executable, str(script), *extra]) as proc:
             try:
@@ -87,30 +89,32 @@ def parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_lang(p)
     sub = p.add_subparsers(dest="command", metavar="{list,tour,run}")
-    add_lang(sub.add_parser("list", help="list every lesson (the default)"))
+    add_lang(sub.add_parser("list", help=_("list every lesson (the default)")))
 
-    t = sub.add_parser("tour", help="run every lesson in course order and summarise")
-    t.add_argument("--quick", action="store_true", help="each lesson's smoke run (seconds each); the tour's point")
+    t = sub.add_parser("tour", help=_("run every lesson in course order and summarise"))
+    t.add_argument("--quick", action="store_true", help=_("each lesson's smoke run (seconds each); the tour's point"))
     t.add_argument("--logdir", type=Path, default=flags.LOG_DIR,
-                   help="TensorBoard folder for all lessons (default: logs/ in the repo)")
-    t.add_argument("--checkpoint-dir", type=Path, help="checkpoints go in DIR/p26, DIR/p27, ... and P32 tests the "
-                                                       "newest best.pth there (default: the lessons' own, "
-                                                       "checkpoints/)")
+                   help=_("TensorBoard folder for all lessons (default: logs/ in the repo)"))
+    t.add_argument("--checkpoint-dir", type=Path, help=_("checkpoints go in DIR/p26, DIR/p27, ... and P32 tests the "
+                                                         "newest best.pth there (default: the lessons' own, "
+                                                         "checkpoints/)"))
     t.add_argument("--dataset", choices=["auto", "cifar10", "synthetic", "folder"],
-                   help="passed to the lessons that load data (default: theirs, auto)")
-    t.add_argument("--data-root", type=Path, help="passed to the lessons that load data")
+                   help=_("passed to the lessons that load data (default: theirs, auto)"))
+    t.add_argument("--data-root", type=Path, help=_("passed to the lessons that load data"))
     t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
                    help=_("passed to the lessons that choose a device"))
-    t.add_argument("--jobs", "-j", type=flags.positive_int, help="lessons at a time (default: 2 with --quick, else 1)")
+    t.add_argument("--jobs", "-j", type=flags.positive_int,
+                   help=_("lessons at a time (default: 2 with --quick, else 1)"))
     t.add_argument("--timeout", type=flags.positive_float,
-                   help="seconds before a lesson counts as hung and is stopped (default: 180 with --quick, else none)")
-    t.add_argument("--verbose", "-v", action="store_true", help="show every lesson's output, not only failures'")
+                   help=_("seconds before a lesson counts as hung and is stopped (default: 180 with --quick, "
+                          "else none)"))
+    t.add_argument("--verbose", "-v", action="store_true", help=_("show every lesson's output, not only failures'"))
     add_lang(t)
 
-    r = sub.add_parser("run", help="run one lesson by number (27, P27) or script name, with its own flags")
+    r = sub.add_parser("run", help=_("run one lesson by number (27, P27) or script name, with its own flags"))
     add_lang(r)
-    r.add_argument("lesson", help="27, P27, or a script name such as p23_nn_loss_network")
-    r.add_argument("args", nargs=argparse.REMAINDER, help="the lesson's own flags, after --")
+    r.add_argument("lesson", help=_("27, P27, or a script name such as p23_nn_loss_network"))
+    r.add_argument("args", nargs=argparse.REMAINDER, help=_("the lesson's own flags, after --"))
     return p
 
 

@@ -30,7 +30,7 @@ class Tudui(nn.Module):
 
 
 def main(argv=None):
-    args = flags.parse(flags.parser(__doc__, data=False), argv)
+    args = flags.parse(flags.parser(__doc__, data=False, device=False, seed=False, quick=False), argv)
 
     tudui = Tudui()
     x = torch.tensor(1.0)

@@ -46,7 +46,7 @@ class Tudui(nn.Module):
 
 
 def main(argv=None):
-    args = flags.parse(flags.parser(__doc__, data=False), argv)
+    args = flags.parse(flags.parser(__doc__, data=False, device=False, seed=False, quick=False), argv)
 
     tudui = Tudui()
     print(tudui)
@@ -59,7 +59,8 @@ def main(argv=None):
     for name, layer in tudui.model.named_children():
         x = layer(x)
         params = sum(p.numel() for p in layer.parameters())
-        print(f"  model.{name} {type(layer).__name__:9} -> {str(tuple(x.shape)):17} {params:6,} parameters")
+        print(f"  model.{name} {type(layer).__name__:9} -> {str(tuple(x.shape)):17} "
+              + _("{n:6,} parameters").format(n=params))
     total = sum(p.numel() for p in tudui.parameters())
     print(_("parameters: {total:,}").format(total=total))
 

@@ -30,7 +30,7 @@ def cross_entropy_by_hand(x, target):
 
 
 def main(argv=None):
-    args = flags.parse(flags.parser(__doc__, data=False), argv)
+    args = flags.parse(flags.parser(__doc__, data=False, device=False, seed=False, quick=False), argv)
 
     inputs = torch.tensor([1, 2, 3], dtype=torch.float32)  # losses need floats: an int tensor fails in L1Loss
     targets = torch.tensor([1, 2, 5], dtype=torch.float32)
@@ -86,12 +86,13 @@ def shape_rules(loss_cross):
         ("target [[0., 1., 0.]] (N, C)", torch.tensor([[0.0, 1.0, 0.0]]),
          _("also allowed: floats of shape (N, C) are class probabilities; one-hot gives the same loss")),
     ]
+    scores = _("(1, 3) scores")
     for text, target, why in cases:
         try:
             value = loss_cross(x, target)
-            print(f"  (1, 3) scores, {text:28} -> {round(value.item(), 4)}   ({why})")
+            print(f"  {scores}, {text:28} -> {round(value.item(), 4)}   ({why})")
         except (RuntimeError, ValueError, IndexError) as e:
-            print(f"  (1, 3) scores, {text:28} -> {type(e).__name__}: {str(e).splitlines()[0]}\n      ({why})")
+            print(f"  {scores}, {text:28} -> {type(e).__name__}: {str(e).splitlines()[0]}\n      ({why})")
 
 
 if __name__ == "__main__":

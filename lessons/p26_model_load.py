@@ -56,7 +56,7 @@ def saved_on(path):
 
 
 def main(argv=None):
-    p = flags.parser(__doc__, data=False, seed=False)
+    p = flags.parser(__doc__, data=False, seed=False, quick=False)
     p.add_argument("--model", default="tudui", choices=["tudui", "vgg16"],
                    help=_("which files of p26_model_save.py to load (default: tudui)"))
     p.add_argument("--checkpoint-dir", type=Path, default=flags.CHECKPOINT_DIR / "p26",
@@ -111,7 +111,7 @@ def main(argv=None):
     with torch.no_grad():
         same = torch.equal(model.eval()(x), vgg16.eval()(x))
     print(_("method 1 and method 2 give identical outputs: {same}").format(same=same))
-    results = [f"method 1 and method 2 identical: {same}"]
+    results = [_("method 1 and method 2 identical: {same}").format(same=same)]
 
     # 陷阱1
     # the course's model = torch.load('tudui_method1.pth'), now with weights_only=True: it fails, class defined or not
@@ -131,7 +131,8 @@ def main(argv=None):
     print(_("the trap: the file holds the name '{name}', not the code; better still, save tudui.state_dict() "
             "(method 2) and load it into a Tudui() you build: no class names in the file at all").format(
         name=f"{type(model).__module__}.Tudui"))
-    results.append(f"the trap loaded with its class defined and allow-listed: {type(model).__name__}")
+    results.append(_("the trap loaded with its class defined and allow-listed: {name}").format(
+        name=type(model).__name__))
 
     ours = folder / "tudui_checkpoint.pth"
     if name == "tudui" and ours.is_file():  # what p26_model_save.py wrote with checkpoint.save
@@ -140,10 +141,11 @@ def main(argv=None):
             same3 = torch.equal(tudui3(x), vgg16(x))
         print(_("checkpoint.load_tudui({file!r}): classes {classes}..., identical outputs: {same}").format(
             file=ours.name, classes=classes[:3], same=same3))
-        results.append(f"checkpoint.load_tudui identical: {same3}")
+        results.append(_("checkpoint.load_tudui identical: {same}").format(same=same3))
 
     with SummaryWriter(board.run_dir("p26_model_load", args)) as writer:
-        writer.add_text("loaded", "    " + "\n    ".join([f"saved on {devices}, loaded onto {device}", *results]))
+        saved = _("saved on {saved}, loaded onto {device}").format(saved=devices, device=device)
+        writer.add_text("loaded", "    " + "\n    ".join([saved, *results]))
     board.tensorboard_hint(writer)
 
 
@@ -156,7 +158,7 @@ def check_file(path, device, args):
     print(_("{path}: a Tudui with {n} classes ({classes}); output {shape}").format(
         path=shown(path), n=len(classes), classes=", ".join(classes), shape=tuple(output.shape)))
     with SummaryWriter(board.run_dir("p26_model_load", args)) as writer:
-        writer.add_text("loaded", f"    {shown(path)}: {len(classes)} classes")
+        writer.add_text("loaded", "    " + _("{path}: {n} classes").format(path=shown(path), n=len(classes)))
     board.tensorboard_hint(writer)
 
 

@@ -47,7 +47,7 @@ def file_size(path):
 
 
 def main(argv=None):
-    p = flags.parser(__doc__, data=False)
+    p = flags.parser(__doc__, data=False, quick=False)
     p.add_argument("--model", default="tudui", choices=["tudui", "vgg16"],
                    help=_("tudui (default, 0.6 MiB files) or the course's vgg16 (528 MiB per file)"))
     p.add_argument("--checkpoint-dir", type=Path, default=flags.CHECKPOINT_DIR / "p26",

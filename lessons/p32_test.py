@@ -26,13 +26,13 @@ from torch.utils.tensorboard import SummaryWriter
 
 
 def main(argv=None):
-    p = flags.parser(__doc__, data=False, seed=False)
+    p = flags.parser(__doc__, data=False, seed=False, quick=False)
     p.add_argument("images", nargs="*", type=Path, help=_("image files or folders (default: the samples in "
                                                           "data/samples/)"))
     p.add_argument("--checkpoint", type=Path, help=_("a checkpoint file, or a folder: its newest best.pth (default: "
                                                      "the newest best.pth under checkpoints/)"))
     p.add_argument("--batch-size", type=flags.positive_int, default=64, help=_("images per batch (default: 64)"))
-    args = flags.parse(p, argv)  # --quick is accepted, as by every lesson: predicting is quick already
+    args = flags.parse(p, argv)
     device = args.device
 
     # the course has one image_path; here every image file in the files and folders given, each checked

@@ -2,8 +2,8 @@
 `tour` fixture: .returncode, .output, .logdir, .seconds) and the flags a lesson's --help lists.
 
 The tour runs as a learner runs it (`python -m lessons tour --quick`), on synthetic data and the CPU, into a
-temporary folder; once, though two modules import the fixture (cached here). TOUR_LOGDIR=<an earlier tour's
-logs> skips it while working on the TensorBoard tests (test_tour.py's tour test then fails: never in CI).
+temporary folder (.logdir: the tour's own, logs/tour/<time>/); once, though two modules import the fixture.
+TOUR_LOGDIR=<such a folder> skips it while working on the TensorBoard tests (test_tour.py's tour test fails).
 """
 import contextlib
 import importlib
@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 import pytest
@@ -29,14 +29,7 @@ def help_flags(script):
     return set(re.findall(r"--[\w-]+", out.getvalue()))
 
 
-@dataclass
-class Tour:
-    returncode: int
-    output: str
-    logdir: Path
-    seconds: float
-
-
+Tour = namedtuple("Tour", "returncode output logdir seconds")
 _done = {}
 
 
@@ -50,6 +43,7 @@ def tour(tmp_path_factory):
                                "--device", "cpu", "--logdir", str(root / "logs"), "--checkpoint-dir",
                                str(root / "checkpoints")], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               encoding="utf-8", errors="replace", timeout=900)
-        _done["tour"] = Tour(proc.returncode, proc.stdout, root / "logs", time.perf_counter() - t0)
+        logdir = next((root / "logs" / "tour").glob("*"), root / "logs")  # the tour's own folder
+        _done["tour"] = Tour(proc.returncode, proc.stdout, logdir, time.perf_counter() - t0)
         print(f"\nquick tour: {_done['tour'].seconds:.0f} s, exit {proc.returncode}")  # shown with pytest -s
     return _done["tour"]

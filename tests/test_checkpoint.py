@@ -227,13 +227,13 @@ def bad_file(kind, path):
         torch.save(tudui, path)
         return f"refused {path}: it carries hooks (model.0.{kind}), which no saved model needs (a crafted file; " \
                "nothing was run)"
-    elif kind == "another network":  # Tudui's name and weights, another layer: run, it would fail (mat1 and mat2 ...)
+    elif kind == "another network":  # Tudui's name and weights, another layer: run, it fails (mat1 and mat2 ...)
         tudui = Tudui()
         tudui.model[5] = nn.MaxPool2d(1)
         torch.save(tudui, path)
-        return f"{path} holds another network under the name Tudui: its layer 5 is MaxPool2d(kernel_size=1, stride=1, " \
-               "padding=0, dilation=1, ceil_mode=False), where a Tudui has MaxPool2d(kernel_size=2, stride=2, " \
-               "padding=0, dilation=1, ceil_mode=False); load it with the code that made it"
+        return f"{path} holds another network under the name Tudui: its layer 5 is MaxPool2d(kernel_size=1, " \
+               "stride=1, padding=0, dilation=1, ceil_mode=False), where a Tudui has MaxPool2d(kernel_size=2, " \
+               "stride=2, padding=0, dilation=1, ceil_mode=False); load it with the code that made it"
     elif kind == "broken":
         tudui = Tudui()
         tudui.__dict__["_modules"] = {"model": torch.zeros(2)}  # a tensor where a layer should be

@@ -22,6 +22,7 @@ from torchvision.transforms import ToTensor
 from conftest import CHILD_ENV, one_line_error
 from kit import datasets
 from kit.errors import LessonError
+from kit import synthetic
 from kit.synthetic import SyntheticCIFAR10
 from model import Tudui
 from test_p07_read_data import png_header
@@ -219,7 +220,7 @@ def test_synthetic_is_deterministic_cifar_shaped_with_pil_items_and_quick_is_a_f
     assert sub.indices == datasets.subset(a, 100).indices and len(set(sub.indices)) == 100 and sub.classes == a.classes
     assert datasets.subset(a, 1000) is a
     quick = [datasets.CIFAR10(args(), train=train) for train in (True, False)]
-    assert [len(d) for d in quick] == [2048, 512] and quick[0].classes == SyntheticCIFAR10.classes
+    assert [len(d) for d in quick] == [2048, 512] and quick[0].classes == synthetic.NAMES
     options = datasets.loader_options(2, pin_memory=True), datasets.loader_options(0)
     assert [(o["num_workers"], o["persistent_workers"], o["pin_memory"]) for o in options] == [(2, 1, 1), (0, 0, 0)]
 

@@ -49,7 +49,7 @@ def test_help_and_a_one_line_error_follow_lang_and_locale(flag, lang_env, chines
                    lang_env=lang_env)
     assert error.returncode == 1 and len(error.stderr.strip().splitlines()) == 1, error.stderr
     for text in (help_text, error.stderr):
-        assert bool(CJK.search(text.replace("神经网络-卷积层", ""))) == chinese, text  # the heading is Chinese in both
+        assert bool(CJK.search(re.sub("神经网络-卷积层|中文", "", text))) == chinese, text  # Chinese in both: the heading, zh (中文)
 
 
 def test_under_the_ci_locale_help_speaks_that_language():
@@ -59,3 +59,47 @@ def test_under_the_ci_locale_help_speaks_that_language():
     out = subprocess.run([sys.executable, "-m", "lessons", "--help"], cwd=REPO, env=env, capture_output=True,
                          text=True, encoding="utf-8", timeout=60).stdout
     assert ("用法" in out) == (expected == "zh"), out
+
+
+# Not prose: `code`, 'quoted' names, "paths", calls f(a, b), the message of an exception torch or PIL raised (up to a
+# Chinese bracket), and the lines torch, torchrun and TensorBoard print themselves or the shell commands shown.
+NOT_PROSE = re.compile(r"`[^`]*`|(?<![A-Za-z])'[^']*'|\"[^\"]*\"|\b\w*(Error|Exception): [^（]*|[\w.]+\([^()]*\)")
+THEIRS = re.compile(r"Warning: |warnings\.warn|^\s*(tensorboard|torchrun|python) |^TensorBoard \d|^\[?W\d|NOTE: ")
+WORD = re.compile(r"([a-z]+|[A-Z][a-z]+)(-[a-z]+)*")  # a plain word: not CamelCase, not CPU or N, not nn.Conv2d, --flag
+
+
+def english_prose(text):
+    """The lines of `text` with three or more plain English words in a row (outside code, paths and tensors)."""
+    found = []
+    for line in text.splitlines():
+        body = re.sub(r"^\s*\| ", "", line)  # the tour's "       | " before each line of a lesson
+        if THEIRS.search(body):
+            continue
+        run = 0
+        for token in NOT_PROSE.sub(" ~ ", body).split():  # "lessons," and "(seconds" are words; "a.py" is not
+            run = run + 1 if WORD.fullmatch(token.strip("()[],.;:!?")) else 0
+            if run == 3:
+                found.append(line)
+                break
+    return found
+
+
+def test_the_english_prose_checker():
+    assert english_prose("the loss went down\n损失下降了 loss: 0.5\nData: the built-in synthetic shapes") == [
+        "the loss went down", "Data: the built-in synthetic shapes"]
+    assert english_prose("tensor([[1., 2.]], grad_fn=<AddBackward0>)\n类别: ['airplane', 'bird', 'cat']\n"
+                         "TensorBoard: tensorboard --logdir \"logs/p19 run\"\n  (0): Conv2d(3, 32, kernel_size=(5, 5))\n"
+                         "保存到 checkpoints/p27/best.pth  SCALARS: train_loss test_accuracy\n"
+                         "报错 RuntimeError: mat1 and mat2 shapes cannot be multiplied（它需要 (N, C, H, W)）") == []
+
+
+@pytest.mark.skipif(i18n.from_system({k: v for k, v in os.environ.items() if k != "LANGUAGE"}) != "zh",
+                    reason="runs under a Chinese locale only (CI's second pass: LANG=zh_CN.UTF-8)")
+def test_under_chinese_the_quick_tour_prints_no_english_sentence(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_LANG", "LANGUAGE")}
+    proc = subprocess.run([sys.executable, "-m", "lessons", "tour", "--quick", "--verbose", "--dataset", "synthetic",
+                           "--device", "cpu", "--logdir", str(tmp_path / "logs"), "--checkpoint-dir",
+                           str(tmp_path / "ck")], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          encoding="utf-8", errors="replace", timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert english_prose(proc.stdout) == [], proc.stdout

@@ -9,7 +9,7 @@ from conftest import events, one_line_error
 from kit import datasets
 from kit.errors import LessonError
 from kit.flags import MINI
-from kit.synthetic import SyntheticCIFAR10
+from kit import synthetic
 
 
 def sizes(r):
@@ -19,9 +19,9 @@ def sizes(r):
 def test_first_item_classes_and_ten_test_images(run_lesson):
     r = run_lesson("p14_dataset_transform")
     assert r.out.startswith("(tensor([[[")  # print(test_set[0]): (image tensor, target)
-    assert str(SyntheticCIFAR10.classes) in r.out
+    assert str(synthetic.NAMES) in r.out
     target, name = re.search(r"^Tensor \(3, 32, 32\)\n(\d+)\n(.+)$", r.out, flags=re.M).groups()
-    assert SyntheticCIFAR10.classes[int(target)] == name
+    assert synthetic.NAMES[int(target)] == name
     assert sizes(r) == [datasets.QUICK_TRAIN, datasets.QUICK_TEST]
     (run,) = r.runs
     assert run.name.endswith("-synthetic")

@@ -5,11 +5,12 @@ from conftest import events
 
 def test_loader_parameters_each_show_an_effect(run_lesson):
     from kit.datasets import subset
+    from kit import synthetic
     from kit.synthetic import SyntheticCIFAR10
 
     r = run_lesson("p15_dataloader")
     _, target = subset(SyntheticCIFAR10(512, seed=1), 500)[0]  # --quick: 500 of the 512 synthetic test images
-    assert f"torch.Size([3, 32, 32])\n{target}\n{SyntheticCIFAR10.classes[target]}\n" in r.out
+    assert f"torch.Size([3, 32, 32])\n{target}\n{synthetic.NAMES[target]}\n" in r.out
     # batch_size and shuffle: both epochs give batches of 64, in a different order
     firsts = re.findall(r"epoch (\d), step 0: imgs \(64, 3, 32, 32\), targets \(64,\), first targets (\[.*\])", r.out)
     assert [epoch for epoch, _ in firsts] == ["0", "1"] and firsts[0][1] != firsts[1][1]

@@ -1,14 +1,19 @@
 import math
 import re
 
+import torch
+
 from conftest import events
+from p23_nn_loss import cross_entropy_by_hand
 
 
 def test_the_notes_values_shape_rules_and_curves(run_lesson):
-    r = run_lesson("p23_nn_loss", dataset=None)
+    r = run_lesson("p23_nn_loss", quick=False, dataset=None)
     assert r.lines("tensor(") == ["tensor(2.)", "tensor(1.3333)", "tensor(1.1019)"]  # the course's three prints
     assert r.number("L1Loss(reduction='mean')") == 0.6667
-    assert r.number("by hand:") == 1.1019  # the note's formula gives PyTorch's CrossEntropyLoss
+    assert r.number("by hand:") == 1.1019  # the note's formula gives PyTorch's CrossEntropyLoss, for any scores:
+    x, pytorch = [2.0, -1.0, 0.5, 0.0], torch.nn.CrossEntropyLoss()
+    assert math.isclose(cross_entropy_by_hand(x, 2), pytorch(torch.tensor([x]), torch.tensor([2])).item(), rel_tol=1e-6)
 
     # the shape rules: the right calls give the loss, each wrong one PyTorch's own error
     rules = dict(re.findall(r"scores, (target .*?) +-> (\S+)", r.out))
@@ -22,12 +27,3 @@ def test_the_notes_values_shape_rules_and_curves(run_lesson):
     assert math.isclose(l1[0], 3.0, rel_tol=1e-6) and math.isclose(mse[0], 9.0, rel_tol=1e-6)
     cross = [v for _, v in board.scalars("cross_entropy")]
     assert len(cross) == 61 and all(a > b > 0 for a, b in zip(cross, cross[1:]))  # towards 0, never 0
-
-
-def test_by_hand_formula_matches_pytorch():
-    import torch
-    from p23_nn_loss import cross_entropy_by_hand
-
-    x, target = [2.0, -1.0, 0.5, 0.0], 2
-    expected = torch.nn.CrossEntropyLoss()(torch.tensor([x]), torch.tensor([target])).item()
-    assert math.isclose(cross_entropy_by_hand(x, target), expected, rel_tol=1e-6)

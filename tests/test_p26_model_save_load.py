@@ -88,7 +88,7 @@ def test_save_refuses_a_second_run_into_the_same_folder(run_lesson, tmp_path):
     folder = tmp_path / "p26"
     with locks.hold(folder, "checkpoint folder"), pytest.raises(LessonError, match=r"p26 is in use by another run "
                                                                                    r"\(process \d+\)"):
-        run_lesson("p26_model_save", "--checkpoint-dir", str(folder), dataset=None)
+        run_lesson("p26_model_save", "--checkpoint-dir", str(folder), dataset=None, quick=False)
     assert not list(folder.glob("*.pth"))
 
 
@@ -105,13 +105,7 @@ def test_load_shows_the_course_lines_and_does_not_import_the_save_script():
 def test_missing_files_say_what_to_run(run_lesson, tmp_path):
     with pytest.raises(LessonError, match=r"tudui_method1\.pth does not exist: run python lessons/p26_model_save\.py "
                                           r"--checkpoint-dir .* first"):
-        run_lesson("p26_model_load", "--checkpoint-dir", str(tmp_path / "empty"), dataset=None)
-
-
-def other_network():  # saved as a Tudui, with Tudui's weights: run, it fails (mat1 and mat2 shapes cannot be ...)
-    tudui = Tudui()
-    tudui.model[5] = torch.nn.MaxPool2d(1)
-    return tudui
+        run_lesson("p26_model_load", "--checkpoint-dir", str(tmp_path / "empty"), dataset=None, quick=False)
 
 
 class Payload:
@@ -127,16 +121,17 @@ def test_bad_files_are_one_clear_line_whatever_the_environment(run_lesson, tmp_p
     unpickler (code execution); P26's pass it explicitly, so no payload ever runs."""
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     folder, marker = tmp_path / "p26", tmp_path / "payload_ran"
-    run_lesson("p26_model_save", "--checkpoint-dir", str(folder), dataset=None)
+    run_lesson("p26_model_save", "--checkpoint-dir", str(folder), dataset=None, quick=False)
     method1, method2 = folder / "tudui_method1.pth", folder / "tudui_method2.pth"
     good1, good2 = method1.read_bytes(), method2.read_bytes()
-    hooked = Tudui()
+    hooked, other = Tudui(), Tudui()
     hooked._state_dict_hooks[0] = torch.nn.Linear(1, 1)  # allow-listed, planted as a hook: state_dict() would call it
+    other.model[5] = torch.nn.MaxPool2d(1)  # another network saved as a Tudui: run, "mat1 and mat2 shapes cannot ..."
     bad = {  # what goes into which file -> the one line expected
         "payload": (method1, Payload(marker), re.escape(REFUSED.format(method1, "io.open"))),
         "truncated": (method1, good1[:1000], r"tudui_method1\.pth is not a readable PyTorch checkpoint"),
         "hooked": (method1, hooked, r"refused .*tudui_method1\.pth: it carries hooks \(_state_dict_hooks\)"),
-        "another network": (method1, other_network(), r"tudui_method1\.pth holds another network under the name "
+        "another network": (method1, other, r"tudui_method1\.pth holds another network under the name "
                             r"Tudui: its layer 5 is MaxPool2d\(kernel_size=1, .*; load it with the code that made it$"),
         "five classes": (method2, {**torch.load(method2, weights_only=True), "model.8.weight": torch.zeros(5, 64)},
                          r"tudui_method2\.pth does not hold a Tudui: different shapes: model\.8\.weight \(5, 64\)"),
@@ -150,14 +145,14 @@ def test_bad_files_are_one_clear_line_whatever_the_environment(run_lesson, tmp_p
         else:
             torch.save(content, path)
         with pytest.raises(LessonError) as e:
-            run_lesson("p26_model_load", "--checkpoint-dir", str(folder), dataset=None)
+            run_lesson("p26_model_load", "--checkpoint-dir", str(folder), dataset=None, quick=False)
         assert re.search(message, str(e.value)) and "\n" not in str(e.value), (name, str(e.value))
         method1.write_bytes(good1)
         method2.write_bytes(good2)
     evil = tmp_path / "evil.pth"  # a plain pickle, named on the command line
     evil.write_bytes(pickle.dumps(Payload(marker), protocol=2))
     with pytest.raises(LessonError) as e:
-        run_lesson("p26_model_load", "--checkpoint", str(evil), dataset=None)
+        run_lesson("p26_model_load", "--checkpoint", str(evil), dataset=None, quick=False)
     assert str(e.value) == REFUSED.format(evil, "io.open") and not marker.exists()
 
 
@@ -165,7 +160,6 @@ def test_bad_files_are_one_clear_line_whatever_the_environment(run_lesson, tmp_p
     (lambda p: None, "does not exist"),
     (lambda p: p.write_text("not a checkpoint\n"), "not a readable PyTorch checkpoint"),
     (lambda p: torch.save(torch.nn.Linear(3, 2).state_dict(), p), "does not hold a Tudui: missing model.0.weight"),
-    (lambda p: torch.save(other_network(), p), r"holds another network under the name Tudui: its layer 5 is MaxPool2d"),
     (lambda p: torch.save(Tudui(), p), None),  # the course's train.py: torch.save(tudui, "tudui_{}.pth")
 ])
 def test_checkpoint_flag_reads_any_tudui_file(run_lesson, tmp_path, make, message):
@@ -173,9 +167,9 @@ def test_checkpoint_flag_reads_any_tudui_file(run_lesson, tmp_path, make, messag
     make(path)
     if message:
         with pytest.raises(LessonError, match=message):
-            run_lesson("p26_model_load", "--checkpoint", str(path), dataset=None)
+            run_lesson("p26_model_load", "--checkpoint", str(path), dataset=None, quick=False)
     else:
-        out = run_lesson("p26_model_load", "--checkpoint", str(path), dataset=None).out
+        out = run_lesson("p26_model_load", "--checkpoint", str(path), dataset=None, quick=False).out
         assert f"{path}: a Tudui with 10 classes (airplane, automobile," in out and "output (1, 10)" in out
 
 

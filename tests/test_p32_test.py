@@ -16,6 +16,7 @@ from conftest import CHILD_ENV, REPO, events, one_line_error
 from kit import checkpoint, console, flags, photos
 from kit.datasets import CIFAR10_CLASSES
 from kit.errors import LessonError
+from kit import synthetic
 from kit.synthetic import SyntheticCIFAR10
 from model import Tudui
 
@@ -33,7 +34,7 @@ def ckpt(tmp_path_factory):
 
 def predict(run_lesson, *args):
     """P32 in this process -> (the result, {file name: predicted class} from the printed table)."""
-    r = run_lesson("p32_test", *map(str, args), dataset=None)
+    r = run_lesson("p32_test", *map(str, args), dataset=None, quick=False)
     rows = {}
     for line in r.out.splitlines():
         cells = re.split(r"\s{2,}", line.strip())
@@ -270,7 +271,7 @@ def test_wrong_checkpoints_are_one_clear_line_each(run_lesson, tmp_path, course_
     for name, message in expected.items():
         path = tmp_path / name
         with pytest.raises(LessonError) as e:
-            run_lesson("p32_test", str(red_png(tmp_path)), "--checkpoint", str(path), dataset=None)
+            run_lesson("p32_test", str(red_png(tmp_path)), "--checkpoint", str(path), dataset=None, quick=False)
         assert message in str(e.value) and str(path) in str(e.value) and "\n" not in str(e.value), name
     assert not (tmp_path / "pwned").exists()
 
@@ -278,7 +279,7 @@ def test_wrong_checkpoints_are_one_clear_line_each(run_lesson, tmp_path, course_
 def test_checkpoint_is_a_file_or_the_newest_best_pth_of_a_folder(run_lesson, tmp_path, monkeypatch):
     monkeypatch.setattr(flags, "CHECKPOINT_DIR", tmp_path / "checkpoints")
     with pytest.raises(LessonError, match=r"python lessons/p27_train.py --quick"):
-        run_lesson("p32_test", dataset=None)
+        run_lesson("p32_test", dataset=None, quick=False)
     old = checkpoint.save(tmp_path / "checkpoints" / "p27_train" / "best.pth", Tudui(), classes=CIFAR10_CLASSES)
     new = checkpoint.save(tmp_path / "checkpoints" / "p31_train_gpu_2" / "best.pth", Tudui(),
                           classes=[f"thing{i}" for i in range(10)])
@@ -301,13 +302,13 @@ def test_model_trained_by_p27_beats_chance_on_its_own_test_images(run_lesson, tm
     for i in range(len(test_set)):
         Image.fromarray(test_set.data[i]).save(folder / f"{i:03d}_{test_set.targets[i]}.png")  # (32, 32, 3) uint8
     r, rows = predict(run_lesson, folder, "--checkpoint", tmp_path / "ckpt" / "best.pth")
-    assert r.lines("10 classes: ") == [f"10 classes: {', '.join(SyntheticCIFAR10.classes)}"]
+    assert r.lines("10 classes: ") == [f"10 classes: {', '.join(synthetic.NAMES)}"]
     warning = [line for line in r.out.splitlines() if "synthetic shapes" in line]
     assert len(warning) == 1 and warning[0].startswith("warning: ") and "cannot classify photos" in warning[0]
     assert "put CIFAR-10 in data/ and run `python lessons/p27_train.py`" in warning[0]
     assert "--dataset folder --data-root DIR" in warning[0]
     assert r.runs[-1].name.endswith("-synthetic") and len(rows) == 200  # and its TensorBoard run says so
-    correct = sum(rows[f] == SyntheticCIFAR10.classes[int(f[4:-4])] for f in rows)
+    correct = sum(rows[f] == synthetic.NAMES[int(f[4:-4])] for f in rows)
     assert correct / len(rows) > 0.2, f"{correct}/200 right; chance is 10%"
 
 

@@ -16,6 +16,7 @@ import p33_train_fast
 from conftest import CHILD_ENV, REPO, events, one_line_error
 from kit import checkpoint, datasets, fast_data, flags, locks
 from kit.errors import LessonError
+from kit import synthetic
 from kit.synthetic import SyntheticCIFAR10
 from model import Tudui
 
@@ -47,7 +48,7 @@ def test_quick_synthetic_learns_and_checkpoint_loads(run_lesson, tmp_path):
 
     # P32's way: kit.checkpoint.load_tudui, then ToTensor() images
     tudui, classes = checkpoint.load_tudui(ck / "best.pth")
-    assert classes == SyntheticCIFAR10.classes and synthetic_accuracy(tudui) > 0.5
+    assert classes == synthetic.NAMES and synthetic_accuracy(tudui) > 0.5
     # the course's way: torch.load, then load_state_dict into its own Tudui (padding 2, no normalisation)
     state = torch.load(ck / "final.pth", map_location="cpu", weights_only=True)["model"]
     assert list(state) == COURSE_KEYS

@@ -30,6 +30,10 @@ def statuses(out):
     return re.findall(r"^(P\d+) +(\S+\.py) +\d+\.\d s  (.*)$", out, flags=re.M)
 
 
+def named_folder(out):  # the folder in the tour's last line, `TensorBoard: tensorboard --logdir "..."   then ...`
+    return Path(re.match(r'TensorBoard: tensorboard --logdir "(.+?)" ', out.rstrip().splitlines()[-1])[1])
+
+
 # ---------------------------------------------------------------- the list and the catalog
 
 def test_list_shows_every_lesson_from_the_repo_and_from_another_folder_without_torch(tmp_path):
@@ -105,23 +109,29 @@ def fakes(tmp_path, monkeypatch):
     return Fakes(tmp_path, monkeypatch)
 
 
-def test_a_failing_lesson_does_not_stop_the_tour(fakes, capsys):
-    rows = fakes({"p90_first.py": "print('first ran')",
+def test_failing_hung_or_missing_lessons_fail_their_line_only_and_each_tour_has_a_folder_of_its_own(fakes, capsys):
+    rows = fakes({"p90_first.py": "print('first ran'); Path(flag('--logdir'), 'p90_first', 'run').mkdir(parents=True)",
                   "p91_broken.py": "print('about to fail'); sys.exit('error: something clear went wrong')",
-                  "p92_after.py": "print('still ran')"})
+                  "p92_hangs.py": "time.sleep(60)", "p93_after.py": "print('still ran')"})
+    rows.append(Lesson("P94", "标题", "Not written", "p94_missing.py", "nothing"))
     logdir = fakes.dir / "my logs"
-    assert fakes.tour(rows, "--quick", "--logdir", str(logdir), "--jobs", "2") == 1
+    assert fakes.tour(rows, "--quick", "--logdir", str(logdir), "--jobs", "2", "--timeout", "1") == 1
     out = capsys.readouterr().out
-    assert sorted(name for name, _, _ in fakes.ran()) == [x.script for x in rows]
+    assert sorted(name for name, _, _ in fakes.ran()) == [x.script for x in rows[:4]]
     assert statuses(out) == [("P90", "p90_first.py", "ok"), ("P91", "p91_broken.py", "FAILED (exit 1)"),
-                             ("P92", "p92_after.py", "ok")]  # in course order
+                             ("P92", "p92_hangs.py", "FAILED (timed out after 1 s)"), ("P93", "p93_after.py", "ok"),
+                             ("P94", "p94_missing.py", "FAILED (script not found)")]  # in course order
     assert "       | error: something clear went wrong" in out.splitlines()  # the failing lesson's own words
     assert "first ran" not in out  # a passing lesson's output stays quiet
-    (rerun,) = [line.split("rerun: ")[1] for line in out.splitlines() if "rerun: " in line]
-    assert shlex.split(rerun) == ["python", str(fakes.dir / "p91_broken.py"), "--logdir", str(logdir)]
+    rerun = [line.split("rerun: ")[1] for line in out.splitlines() if "rerun: " in line][0]
+    assert shlex.split(rerun) == ["python", str(fakes.dir / "p91_broken.py"), "--logdir", str(named_folder(out))]
     assert re.search(r"^(\d+) of (\d+) lessons ok, (\d+) failed \(([^)]*)\)", out, re.M).groups() == \
-        ("2", "3", "1", "p91_broken.py")
-    assert shlex.split(out.splitlines()[-1])[:4] == ["TensorBoard:", "tensorboard", "--logdir", str(logdir.resolve())]
+        ("2", "5", "3", "p91_broken.py, p92_hangs.py, p94_missing.py")
+    # the next tour (here in the same second: -2) names a folder of its own, as TensorBoard ticks no run past 40
+    assert fakes.tour(rows[:1], "--quick", "--logdir", str(logdir)) == 0
+    first, second = named_folder(out), named_folder(capsys.readouterr().out)
+    assert first != second and first.parent == second.parent == (logdir / "tour").resolve()
+    assert [p.relative_to(first).as_posix() for p in first.glob("*/*")] == ["p90_first/run"]
 
 
 def test_the_tour_passes_each_lesson_only_the_flags_the_catalog_names_and_says_which_data(fakes, capsys):
@@ -142,7 +152,7 @@ def test_the_tour_passes_each_lesson_only_the_flags_the_catalog_names_and_says_w
         "p93_saves.py": ["--checkpoint-dir", str(ck / "p93")],  # a folder per P number, as the lessons' defaults
         "p94_loads.py": ["--checkpoint", str(ck)],  # P32: it finds the newest best.pth there itself
         "p95_both.py": ["--checkpoint-dir", str(ck / "p95")]}  # P26's load reads what P26's save wrote
-    assert all(argv[:2] == ["--logdir", str(fakes.dir / "logs")] for _, argv, _ in fakes.ran())
+    assert {tuple(argv[:2]) for _, argv, _ in fakes.ran()} == {("--logdir", str(named_folder(lines[-1])))}
 
 
 def test_a_lesson_that_needs_another_waits_for_it(fakes, capsys):
@@ -155,16 +165,6 @@ def test_a_lesson_that_needs_another_waits_for_it(fakes, capsys):
     started = {name: t for name, _, t in fakes.ran()}
     assert started["p27_other.py"] < started["p26_model_load.py"]  # the free slot went to the next lesson
     assert started["p26_model_load.py"] - started["p26_model_save.py"] >= 1.0
-
-
-def test_a_hung_lesson_is_stopped_and_a_missing_script_fails_its_line_only(fakes, capsys):
-    rows = fakes({"p90_hangs.py": "time.sleep(60)", "p91_fine.py": "pass"})
-    rows.append(Lesson("P92", "标题", "Not written", "p92_missing.py", "nothing"))
-    assert fakes.tour(rows, "--quick", "--timeout", "1") == 1
-    out = capsys.readouterr().out
-    assert statuses(out) == [("P90", "p90_hangs.py", "FAILED (timed out after 1 s)"), ("P91", "p91_fine.py", "ok"),
-                             ("P92", "p92_missing.py", "FAILED (script not found)")]
-    assert re.search(r"^1 of 3 lessons ok", out, re.M)
 
 
 def test_run_by_number_or_name_stops_at_the_first_failure_and_passes_the_lessons_flags(fakes, capfd):
@@ -182,9 +182,7 @@ def test_run_by_number_or_name_stops_at_the_first_failure_and_passes_the_lessons
 
 
 def test_run_a_real_lesson_with_its_own_flags(tmp_path):
-    p16 = next(x for x in LESSONS if x.p == "P16")
-    quick = ["--quick"] if "--quick" in p16.flags else []
-    proc = lessons_cli("-m", "lessons", "run", "16", "--", "--logdir", str(tmp_path / "logs"), *quick)
+    proc = lessons_cli("-m", "lessons", "run", "16", "--", "--logdir", str(tmp_path / "logs"))
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "logs" / "p16_nn_module").iterdir())) == 1
 
@@ -198,7 +196,7 @@ def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(
     monkeypatch.chdir(fakes.dir)
     assert fakes.tour(rows, "--quick", "--jobs", "2", "--logdir", "logs", "--data-root", "no-cifar-here") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"Touring 2 lessons, quick mode, 2 at a time; logs in {(fakes.dir / 'logs').resolve()}"
+    assert lines[0] == f"Touring 2 lessons, quick mode, 2 at a time; logs in {named_folder(lines[-1])}"
     assert lines[1] == ("Data: CIFAR-10 is not in no-cifar-here: the first lesson downloads it (170 MB); without a "
                         "network every lesson uses the built-in synthetic shapes instead")
     # named as soon as they start, before either ends (each takes a second)
@@ -206,7 +204,7 @@ def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(
     assert [line.split()[0] for line in lines[3:5]] == ["P90", "P91"]
     assert lines[-2] == ("Data used: the synthetic shapes, not CIFAR-10, in 1 lesson (P90): CIFAR-10 is not in "
                          "no-cifar-here and could not be downloaded (their TensorBoard runs end in -synthetic)")
-    assert shlex.split(lines[-1])[3] == str((fakes.dir / "logs").resolve())
+    assert named_folder(lines[-1]).parent == (fakes.dir / "logs" / "tour").resolve()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -222,10 +220,11 @@ def test_tour_flags_out_of_range_are_one_argparse_line(capsys, argv, message):
 
 # ---------------------------------------------------------------- the real quick tour
 
-def test_quick_tour_runs_every_lesson_ok_with_one_run_each(tour):  # noqa: F811
+def test_quick_tour_runs_every_lesson_ok_with_one_run_each_in_the_folder_it_names(tour):  # noqa: F811
     assert statuses(tour.output) == [(x.p, x.script, "ok") for x in LESSONS], tour.output
     assert tour.returncode == 0 and f"\n{len(LESSONS)} of {len(LESSONS)} lessons ok in " in tour.output
-    assert shlex.split(tour.output.rstrip().splitlines()[-1])[3] == str(tour.logdir.resolve())
+    assert named_folder(tour.output) == tour.logdir.resolve() and tour.logdir.parent.name == "tour"
     for lesson in LESSONS:
         runs = [p for p in (tour.logdir / Path(lesson.script).stem).glob("*") if p.is_dir()]
         assert len(runs) == 1, f"{lesson.script}: {runs}"
+    assert len({p.parent for p in tour.logdir.rglob("events.out.tfevents.*")}) <= 40  # TensorBoard ticks none past 40

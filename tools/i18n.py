@@ -5,8 +5,8 @@
     python tools/i18n.py check      # exit 1 naming what is missing, untranslated, stale or mismatched
 
 The messages: every _("...") and N_("...") in lessons/ (Babel's Python extractor), every lesson's docstring
-(its --help description), and argparse's own words that a learner sees. Needs Babel (requirements-test.txt);
-the lessons themselves need only the compiled .mo and Python's gettext.
+(its --help description), and argparse's and the system's (e.strerror) words that a learner sees. Needs Babel
+(requirements-test.txt); the lessons themselves need only the compiled .mo and Python's gettext.
 """
 import ast
 import io
@@ -30,6 +30,11 @@ ARGPARSE = ["usage: ", "options", "positional arguments", "show this help messag
             "invalid choice: %(value)r (choose from %(choices)s)", "unrecognized arguments: %s",
             "the following arguments are required: %s", "expected one argument", "invalid %(type)s value: %(value)r",
             "ambiguous option: %(option)s could match %(matches)s"]
+# the system's words for a failed read or write (e.strerror on Linux and macOS), shown through _(e.strerror)
+SYSTEM = ["No such file or directory", "Permission denied", "Operation not permitted", "No space left on device",
+          "Read-only file system", "Is a directory", "Not a directory", "File exists", "File too large",
+          "Disk quota exceeded", "Input/output error", "Directory not empty", "File name too long",
+          "Too many open files", "Device or resource busy", "Cross-device link"]
 
 
 def sources():
@@ -38,7 +43,7 @@ def sources():
 
 def messages():
     """{msgid: [where, ...]} of every message in the sources."""
-    found = {m: ["argparse"] for m in ARGPARSE}
+    found = {m: ["argparse"] for m in ARGPARSE} | {m: ["strerror"] for m in SYSTEM}
     for path in sources():
         where = str(path.relative_to(REPO))
         for lineno, message, _comments, _context in extract_from_file("python", path, keywords={"_": None, "N_": None}):

@@ -18,8 +18,24 @@ sys.path.insert(0, str(REPO / "lessons"))  # for kit.cli.catalog, as lessons/__m
 from kit.cli.catalog import LESSONS  # noqa: E402
 
 READMES = [REPO / "README.md", REPO / "README.zh-CN.md"]
-HEADERS = {"README.md": "| P | 笔记标题 | Lesson | Script | What to look at |",
-           "README.zh-CN.md": "| P | 笔记标题 | 课程内容 | 脚本 | 看点 |"}  # and its own words in the rows
+HEADERS = {"README.md": "| P | 笔记标题 | Lesson | Script | What to look at | Full run |",
+           "README.zh-CN.md": "| P | 笔记标题 | 课程内容 | 脚本 | 看点 | 完整运行 |"}  # and its own words in the rows
+# A lesson's default run (no flags) on the 2-core VM, measured (benchmarks/README.md, "Full runs"): seconds, or for
+# the training lessons "idle - loaded" minutes, as the VM ran alone or beside other work
+FULL_RUN = {"p07_read_data.py": "4 s", "p08_tensorboard_scalar.py": "2 s", "p09_tensorboard_image.py": "2 s",
+            "p10_transforms_totensor.py": "4 s", "p11_transforms_dataset.py": "5 s", "p12_transforms_normalize.py": "5 s",
+            "p13_transforms_compose.py": "6 s", "p14_dataset_transform.py": "10 s", "p15_dataloader.py": "8 s",
+            "p16_nn_module.py": "4 s", "p17_nn_conv.py": "4 s", "p18_nn_conv2d.py": "9 s", "p19_nn_maxpool.py": "7 s",
+            "p20_nn_relu.py": "8 s", "p21_nn_linear.py": "7 s", "p22_nn_seq.py": "5 s", "p23_nn_loss.py": "2 s",
+            "p23_nn_loss_network.py": "9 s", "p24_nn_optim.py": "2.5-18 min", "p25_model_pretrained.py": "13 s",
+            "p26_model_save.py": "7 s", "p26_model_load.py": "8 s", "p27_train.py": "13-37 min",
+            "p30_train_gpu_1.py": "13-30 min", "p31_train_gpu_2.py": "13-30 min", "p32_test.py": "6 s",
+            "p33_train_fast.py": "3-10 min", "p34_train_ddp.py": "38 min"}
+
+
+def full_run(script, chinese=False):
+    text = FULL_RUN.get(script, "?").replace("-", "–")
+    return text.replace(" min", " 分钟").replace(" s", " 秒") if chinese else text
 TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
 
 
@@ -29,17 +45,18 @@ def cell(text):
 
 def markdown_table(lessons=LESSONS, header=HEADERS["README.md"], words=None):
     """The table; words: {script: (title, shows)} as a translated README words them (else the English)."""
-    rows = [header, "|---|---|---|---|---|"]
+    rows = [header, "|---|---|---|---|---|---|"]
     for x in lessons:
         title, shows = (words or {}).get(x.script, (cell(x.title), cell(x.shows)))
-        rows.append(f"| {cell(x.p)} | {cell(x.heading)} | {title} | `lessons/{x.script}` | {shows} |")
+        rows.append(f"| {cell(x.p)} | {cell(x.heading)} | {title} | `lessons/{x.script}` | {shows} | "
+                    f"{full_run(x.script, chinese=words is not None)} |")
     return "\n".join(rows)
 
 
 def table_words(table):
     """{script: (title, shows)} of a README's table, its cells as written."""
     rows = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in table.splitlines()[2:]]
-    return {m.group(1): (r[2], r[4]) for r in rows if len(r) == 5 and (m := re.fullmatch(r"`lessons/(.+)`", r[3]))}
+    return {m.group(1): (r[2], r[4]) for r in rows if len(r) >= 5 and (m := re.fullmatch(r"`lessons/(.+)`", r[3]))}
 
 
 def readme_table(text):

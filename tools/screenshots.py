@@ -25,7 +25,7 @@ SHOTS = [
      (1280, 760), ["--quick", "--epochs", "3", "--dataset", "synthetic", "--checkpoint-dir", "{tmp}/checkpoints"]),
     ("p18_feature_maps.png", "p18_nn_conv2d", "images&tagFilter=%5E(input%7Coutput_channels)%24", (1280, 660),
      ["--quick", "--dataset", "synthetic"]),
-    ("p22_graph.png", "p22_nn_seq", "graphs", (1100, 800), ["--quick"]),
+    ("p22_graph.png", "p22_nn_seq", "graphs", (1100, 800), []),
 ]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -47,4 +47,5 @@ def cannot_write(error, folder=None, path=None):
 def tensorboard_hint(writer):
     """Print the exact command that shows this run (and the lesson's earlier runs)."""
     run = Path(writer.log_dir)
-    print(f"TensorBoard: tensorboard --logdir \"{shown(run.parent)}\"   (this run: {shown(run.name)})")
+    print(_('TensorBoard: tensorboard --logdir "{folder}"   (this run: {run})').format(
+        folder=shown(run.parent), run=shown(run.name)))

@@ -12,7 +12,7 @@ from torch import nn
 
 from kit.datasets import CIFAR10_CLASSES
 from kit.errors import LessonError, first_line, shown, write_failure
-from kit.i18n import _
+from kit.i18n import N_, _
 from model import Tudui
 
 SAFE_GLOBALS = [(Tudui, f"{module}.Tudui") for module in ("__main__", "model", "model_save", "train")] + [
@@ -48,7 +48,7 @@ def atomic_save(obj, path):
 
 
 @contextlib.contextmanager
-def one_line_errors(path, allowed="a Tudui layer", into=None):
+def one_line_errors(path, allowed=N_("a Tudui layer"), into=None):
     """Around torch.load(path, ...) or into.load_state_dict(torch.load(path, ...)): a failure (or NaN) is one line."""
     try:
         with warnings.catch_warnings(record=True):  # torch.load's "Detected pickle protocol": our line says enough
@@ -61,7 +61,7 @@ def one_line_errors(path, allowed="a Tudui layer", into=None):
             raise _error(_("{path} is not a readable PyTorch checkpoint (truncated, corrupt, or another kind of file)"),
                          path) from None
         why = (_("it asks for '{name}', which is neither a tensor nor {allowed} on the allow-list").format(
-            name=found.group(1), allowed=allowed) if found else  # weights_only refused a name: nothing has run
+            name=found.group(1), allowed=_(allowed)) if found else  # weights_only refused a name: nothing has run
             _("it is a pickle that does more than store tensors ({what})").format(what=unpickler.group(1)))
         raise _error(_("refused to load {path}: {why} (nothing from the file was run)"), path, why=why) from None
     if into is not None:

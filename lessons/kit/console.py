@@ -6,6 +6,8 @@ what Ctrl-C raises, so what saves on Ctrl-C saves on them.
                         # Ctrl-C / SIGTERM / SIGHUP -> "interrupted", exit 130 / 143 / 129
 """
 import contextlib
+import multiprocessing
+import multiprocessing.queues
 import os
 import signal
 import sys
@@ -17,6 +19,9 @@ from pathlib import Path
 from kit import board
 from kit.errors import LessonError, first_line
 from kit.i18n import _
+
+
+STOPS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]  # no SIGHUP: Windows
 
 
 class Interrupted(KeyboardInterrupt):
@@ -61,7 +66,7 @@ def _quiet_tensorboard_thread(hook_args, previous=threading.excepthook):
 def install():
     """Stop signals raise Interrupted; an uncaught one outside main() is one line. Runs when kit is imported."""
     if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
-        for sig in [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]:
+        for sig in STOPS:
             if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored at start (nohup, `cmd &`): stays so
                 signal.signal(sig, _raise_interrupted)
     sys.excepthook = _outside_main
@@ -101,9 +106,9 @@ def run(main):
             raise
         # a writer's close() that failed on the way out of the lesson's own error: that error is the one to tell
         _end(e.__context__ if isinstance(e.__context__, (LessonError, KeyboardInterrupt)) else board.cannot_write(e))
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # the lesson is done: a late signal must not end the exit in a traceback
-        if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if threading.current_thread() is threading.main_thread():  # done: a late signal must not end the exit in a traceback
+        for sig in STOPS:
+            signal.signal(sig, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else None)  # a returned object is no exit status
 
 
@@ -116,3 +121,60 @@ def _end(error):
 def width(text):
     """Columns a terminal gives `text`: two for wide characters (Chinese, Japanese, Korean), none for accents."""
     return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+# DataLoader workers. A Ctrl-C reaches the whole process group, the workers too; one that came while a DataLoader
+# started them was lost, or ended in "worker exited unexpectedly" or an AttributeError from the half-made loader.
+# So the workers ignore Ctrl-C and SIGHUP (SIGTERM ends them, as torch expects) and only the main process answers:
+# a stop signal that comes while a loader starts its workers is held back until the loader is whole.
+_saved, _pending = {}, []  # while a loader starts its workers: the handlers set aside, the signals that came
+
+
+def _keep(signum, frame):
+    _pending.append(signum)
+    if len(_pending) > 1:  # a second one: wait no longer
+        _release()
+
+
+def _hold():
+    if not _saved and threading.current_thread() is threading.main_thread():
+        _saved.update((s, signal.signal(s, _keep)) for s in STOPS if signal.getsignal(s) not in (signal.SIG_IGN, None))
+
+
+def _release():
+    if _saved and threading.current_thread() is threading.main_thread():
+        for s, handler in _saved.items():
+            signal.signal(s, handler)
+        _saved.clear()
+        if _pending:  # answered now, by the handler it was meant for (console's: "interrupted ...")
+            signum = _pending[0]
+            _pending.clear()
+            signal.raise_signal(signum)
+
+
+class _Process(multiprocessing.get_context().Process):
+    def run(self):  # in the worker, before it loads anything
+        for s in STOPS:
+            signal.signal(s, signal.SIG_DFL if s == signal.SIGTERM else signal.SIG_IGN)
+        _saved.clear()
+        _pending.clear()
+        super().run()
+
+
+class _Queue(multiprocessing.queues.Queue):
+    def put(self, obj, block=True, timeout=None):
+        _release()  # the main process's first put: the loader is whole, its workers started
+        super().put(obj, block, timeout)
+
+
+class _Context(type(multiprocessing.get_context())):
+    Process = _Process
+
+    def Queue(self, maxsize=0):  # noqa: N802 (multiprocessing's name)  the loader's first step in starting workers
+        _hold()
+        return _Queue(maxsize, ctx=self)
+
+
+def worker_context():
+    """DataLoader(multiprocessing_context=...): datasets.loader_options passes it when num_workers > 0."""
+    return _Context()

@@ -8,11 +8,10 @@ import torch
 import torchvision
 from torchvision.datasets.folder import IMG_EXTENSIONS as IMAGES
 
-from kit import locks, workers
+from kit import console, locks, synthetic
 from kit.errors import LessonError, first_line, shown
 from kit.i18n import N_, _
 from kit.images import open_image as load_image  # ImageFolder's loader: a broken file is one line naming it
-from kit.synthetic import SyntheticCIFAR10
 
 QUICK_TRAIN, QUICK_TEST = 2048, 512
 DOWNLOAD_TIMEOUT = 15  # seconds without a byte before a download gives up
@@ -24,8 +23,7 @@ def CIFAR10(args, train=True, transform=None):  # noqa: N802  (named as torchvis
     """torchvision's CIFAR10, your folders or the synthetic set; args.dataset says which then (board marks it)."""
     if args.dataset in ("auto", "cifar10"):
         try:
-            dataset = cifar10(args.data_root, train, transform)
-            args.dataset = "cifar10"
+            dataset, args.dataset = cifar10(args.data_root, train, transform), "cifar10"
         except (OSError, RuntimeError, ValueError, LessonError) as e:  # offline, firewall, disk full, bad archive
             if args.dataset == "cifar10":
                 raise LessonError(_("CIFAR-10 could not be loaded or downloaded into {root}: {why}").format(
@@ -36,13 +34,13 @@ def CIFAR10(args, train=True, transform=None):  # noqa: N802  (named as torchvis
     if args.dataset == "folder":
         dataset = image_folder(args.data_root, train, transform)
     elif args.dataset == "synthetic":  # seed 0 for the training set, 1 for the test set
-        dataset = SyntheticCIFAR10(n if quick else 50_000 if train else 10_000, 0 if train else 1, transform)
+        dataset = synthetic.SyntheticCIFAR10(n if quick else 50_000 if train else 10_000, 0 if train else 1, transform)
     return subset(dataset, n) if quick else dataset
 
 
 def loader_options(num_workers, pin_memory=False):  # beyond the course: workers kept between epochs, pinned memory
     return {"num_workers": num_workers, "persistent_workers": num_workers > 0, "pin_memory": pin_memory,
-            "multiprocessing_context": workers.context() if num_workers else None}  # Ctrl-C: see kit/workers.py
+            "multiprocessing_context": console.worker_context() if num_workers else None}  # Ctrl-C: kit/console.py
 
 
 def cifar10(root, train, transform):
@@ -115,7 +113,7 @@ class ImageFolder(torchvision.datasets.ImageFolder):
 
     def once(self, folder):
         try:
-            key = (os.stat(folder).st_dev, os.stat(folder).st_ino)  # the same folder through any link
+            key = os.stat(folder)[1:3]  # (inode, device): the same folder through any link
         except OSError as e:  # a folder that may be listed but not entered (no x permission)
             self.unreadable(e)
         if key not in self.seen:
@@ -127,7 +125,7 @@ class ImageFolder(torchvision.datasets.ImageFolder):
     @staticmethod
     def unreadable(error):
         raise LessonError(_("cannot read {path} ({why}): check its permissions, or move it out of the data folder")
-                          .format(path=shown(error.filename), why=error.strerror or first_line(error))) from None
+                          .format(path=shown(error.filename), why=_(error.strerror) or first_line(error))) from None
 
 
 def subset(dataset, n):

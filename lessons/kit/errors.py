@@ -14,8 +14,7 @@ class LessonError(Exception):
     """Bad input (a missing file, a wrong checkpoint...): shown as one line, no traceback."""
 
     def __init__(self, message=""):
-        # a DataLoader worker's LessonError is rebuilt in the main process from "Caught LessonError in DataLoader
-        # worker process 0.\nOriginal Traceback ...\nkit.errors.LessonError: <message>": keep the one line
+        # from a DataLoader worker it comes back as "Caught LessonError in DataLoader worker ... LessonError: <msg>"
         if isinstance(message, str) and message.startswith("Caught LessonError"):
             message = message.rstrip().rpartition("LessonError: ")[2]
         super().__init__(message)
@@ -31,11 +30,8 @@ def shown(path, relative=False):
     """A path or name as text any console and TensorBoard can show: bytes of a file name that are not
     UTF-8 (an old Windows zip, a camera) as U+FFFD. relative=True: relative to the current folder if inside."""
     text = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
-    if relative:
-        try:
-            text = str(Path(text).resolve().relative_to(Path.cwd()))
-        except ValueError:
-            pass
+    if relative and Path(text).resolve().is_relative_to(Path.cwd()):
+        text = str(Path(text).resolve().relative_to(Path.cwd()))
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -53,8 +49,7 @@ def write_failure(path, error):
     if not isinstance(error, OSError):
         return None
     if error.errno in (errno.ENOTDIR, errno.EEXIST):  # mkdir under a file, or onto one
-        blocker = next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
-        if blocker:
+        if blocker := next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None):
             return _("not a folder ({file} is a file)").format(file=shown(blocker))
-    words, system = _(WRITE_ERRORS.get(error.errno, "")), error.strerror or str(error)
+    words, system = _(WRITE_ERRORS.get(error.errno, "")), _(error.strerror) or str(error)
     return f"{words} ({system})" if words and system.lower() not in words.lower() else words or system

@@ -1,11 +1,7 @@
-"""P33's data path: a whole data set as one uint8 tensor, and batches made from it with a few tensor ops.
+"""P33's data path, no DataLoader or PIL per image: a data set as one uint8 tensor, a batch a slice of it.
 
-    train_x, train_y = fast_data.as_tensors(train_set, cache_dir)   # (N, 3, 32, 32) uint8, (N,) int64
+    train_x, train_y = fast_data.as_tensors(train_set, cache_dir)   # (N, 3, 32, 32) uint8, (N,) int64; folders cached
     x = fast_data.to_float(train_x[idx], mean, std, channels_last=True, generator=g)  # crop, flip, normalise
-
-No DataLoader or PIL per image: a batch is a slice of a tensor, cropped and flipped as a whole on its
-device. Image folders are decoded once (kit.images: as a viewer shows them) into <cache_dir>/<parent>-<folder>-
-<N>-<key>.pt (the key hashes each file's path, size, mtime and label), written before the old one is removed.
 """
 import hashlib
 import os
@@ -17,34 +13,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import torchvision
 from PIL import Image
-from torch.utils.data import Subset
 
-from kit import checkpoint
+from kit import checkpoint, flags
 from kit.errors import LessonError, first_line, shown, write_failure
-from kit.flags import DATA_DIR
 from kit.i18n import _
 from kit.images import open_image
 
-CACHE_DIR = DATA_DIR / "cache"
+CACHE_DIR = flags.DATA_DIR / "cache"
 CACHE_VERSION = 2  # bump when the cache's format changes
 TRANSLATE = 1  # the random crop's largest shift in pixels: bigger ones only hurt P33's short runs (benchmarks/)
 
 
 def as_tensors(dataset, cache_dir=CACHE_DIR):
     """(N, 3, 32, 32) uint8 images and (N,) int64 labels of a data set from kit.datasets.CIFAR10."""
-    base, idx = (dataset.dataset, list(dataset.indices)) if isinstance(dataset, Subset) else (dataset, None)
+    base, idx = getattr(dataset, "dataset", dataset), getattr(dataset, "indices", slice(None))  # a Subset, or all
     if isinstance(base, torchvision.datasets.DatasetFolder):  # JPEG/PNG files: decode once, cache
-        samples = base.samples if idx is None else [base.samples[i] for i in idx]
+        samples = base.samples[idx] if isinstance(idx, slice) else [base.samples[i] for i in idx]
         root = Path(os.path.abspath(base.root))  # one name for the folder, whichever path reached it
         return cached_decode(samples, shown(f"{root.parent.name}-{root.name}-{len(samples)}"), cache_dir)
-    images = torch.from_numpy(base.data).permute(0, 3, 1, 2)  # CIFAR10 / synthetic .data: (N,32,32,3) -> (N,3,32,32)
-    labels = torch.as_tensor(base.targets)
-    if idx is not None:
-        images, labels = images[idx], labels[idx]
-    return images.contiguous(), labels.long()
+    images = torch.from_numpy(base.data).permute(0, 3, 1, 2)[idx]  # CIFAR10 / synthetic: (N,32,32,3) -> (N,3,32,32)
+    return images.contiguous(), torch.as_tensor(base.targets)[idx].long()
 
 
 def cached_decode(samples, name, cache_dir):
@@ -67,11 +57,9 @@ def cached_decode(samples, name, cache_dir):
                 file=shown(file), why=first_line(e, 80)))
     check_writable(cache_dir)  # before a minute of decoding, not after
     print(_("decoding {n} images once into {file} ...").format(n=f"{len(samples):,}", file=shown(file)), flush=True)
-    t0 = time.perf_counter()
-    chunks = [[p for p, _label in samples[i:i + 1000]] for i in range(0, len(samples), 1000)]
-    # Pillow's decoder frees the GIL; open_image's warning filter set once for all threads (each thread's would race)
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    t0, chunks = time.perf_counter(), [[p for p, _label in samples[i:i + 1000]] for i in range(0, len(samples), 1000)]
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # Pillow frees the GIL
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # for all threads: per-thread filters race
         arrays = [a for chunk in pool.map(decode_files, chunks) for a in chunk]
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # (N,32,32,3) -> (N,3,32,32)
     checkpoint.atomic_save({"images": images, "labels": labels}, file)  # a failure: one line, nothing lost
@@ -79,17 +67,15 @@ def cached_decode(samples, name, cache_dir):
         try:
             old.unlink()
         except OSError as e:  # the new cache is written already: only disk space is at stake
-            print(_("warning: could not remove the old cache {file}: {why}").format(file=shown(old), why=e.strerror))
+            print(_("warning: could not remove the old cache {file}: {why}").format(file=shown(old), why=_(e.strerror)))
     print(_("decoded in {seconds:.1f} s").format(seconds=time.perf_counter() - t0), flush=True)
     return images, labels
 
 
 def check_writable(cache_dir):
-    """One line naming the folder and the cause if the cache cannot be written there."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=cache_dir):
-            pass
+        tempfile.TemporaryFile(dir=cache_dir).close()
     except OSError as e:
         raise LessonError(_("cannot write the decoded-image cache in {folder}: {why} (choose another folder with "
                             "--cache-dir)").format(folder=shown(cache_dir),
@@ -104,32 +90,26 @@ def decode_files(paths):
 
 def channel_stats(images, n=10_000):
     """Per-channel mean and std, (1, 3, 1, 1) each, of about n images spread over the whole set."""
-    sample = images[::max(1, len(images) // n)].float() / 255
-    mean = sample.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)
-    std = sample.std(dim=(0, 2, 3)).clamp_min(0.05).view(1, 3, 1, 1)  # a flat channel is not blown up
-    return mean, std
+    sample = images[::max(1, len(images) // n)].float() / 255  # std at least 0.05: a flat channel is not blown up
+    return sample.mean((0, 2, 3), keepdim=True), sample.std((0, 2, 3), keepdim=True).clamp_min(0.05)
 
 
 def to_float(images, mean, std, channels_last, generator=None, translate=TRANSLATE):
     """uint8 (B, 3, 32, 32) -> float, augmented if a generator is given, normalised, in the chosen layout."""
     x = images.float().div_(255)          # [0, 1], as ToTensor() gives
-    if generator is not None:
-        x = augment(x, generator, translate)
-    if mean is not None:
-        # conv1's zero padding, done here while 0 means black: the normalisation then folds exactly into conv1
-        x = F.pad(x, (2, 2, 2, 2))        # (B, 3, 32, 32) -> (B, 3, 36, 36)
-        x = (x - mean) / std              # mean/std: (1, 3, 1, 1), broadcast over the batch
+    x = x if generator is None else augment(x, generator, translate)
+    if mean is not None:  # conv1's zero padding, done while 0 means black: the normalisation then folds into conv1
+        x = (torch.nn.functional.pad(x, (2, 2, 2, 2)) - mean) / std  # (B, 3, 32, 32) -> (B, 3, 36, 36), normalised
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def augment(x, generator, pad=TRANSLATE):
-    """Random crop (pad, reflect) and horizontal flip of a whole batch: no Python loop over images."""
+    """Random crop (pad, reflect) and horizontal flip (columns read backwards) of a whole batch, no Python loop."""
     b, _c, h, w = x.shape
-    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")                 # (B, 3, 34, 34) for pad 1
+    padded = torch.nn.functional.pad(x, (pad,) * 4, mode="reflect")         # (B, 3, 34, 34) for pad 1
     dy, dx = torch.randint(0, 2 * pad + 1, (2, b, 1, 1, 1), device=x.device, generator=generator)
     rows = dy + torch.arange(h, device=x.device).view(1, 1, h, 1)           # (B, 1, 32, 1)
     cols = dx + torch.arange(w, device=x.device).view(1, 1, 1, w)           # (B, 1, 1, 32)
-    flip = torch.rand(b, 1, 1, 1, device=x.device, generator=generator) < 0.5
-    cols = torch.where(flip, 2 * pad + w - 1 - cols, cols)                  # mirror = read columns backwards
+    cols = torch.where(torch.rand(b, 1, 1, 1, device=x.device, generator=generator) < 0.5, 2 * pad + w - 1 - cols, cols)
     batch, chan = torch.arange(b, device=x.device).view(b, 1, 1, 1), torch.arange(3, device=x.device).view(1, 3, 1, 1)
     return padded[batch, chan, rows, cols]                                  # (B, 3, 32, 32)

@@ -1,12 +1,9 @@
-"""The command line every lesson shares: its flags, the repo's folders, the seed and the device.
+"""The command line every lesson shares (flags, the repo's folders, seed, device). torch is imported only in parse():
+`python -m lessons` uses the paths and the number types and must start at once.
 
-    p = flags.parser(__doc__, steps=(10, 3))  # --dataset, --data-root, --batch-size, ..., --steps 10 (3 --quick)
+    p = flags.parser(__doc__, steps=(10, 3))  # --dataset, ..., --steps 10 (3 --quick); data=False ... leave some out
     p.add_argument(...)                        # the lesson's own flags
     args = flags.parse(p, argv)                # parsed; seeded; args.device is a torch.device; --quick applied
-
-A lesson offers only the flags it uses: parser(data=False) leaves out the data set flags, device=False,
-seed=False and quick=False the others. A bad value is one argparse line and exit code 2. No torch is
-imported until parse(): `python -m lessons` uses the paths and the number types and must start at once.
 """
 import argparse
 import os
@@ -18,15 +15,14 @@ from kit.errors import LessonError
 from kit.i18n import N_, _
 
 REPO = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO / "data"
-LOG_DIR = REPO / "logs"
-CHECKPOINT_DIR = REPO / "checkpoints"
+DATA_DIR, LOG_DIR, CHECKPOINT_DIR = REPO / "data", REPO / "logs", REPO / "checkpoints"
 MINI = DATA_DIR / "hymenoptera_mini"  # the drawn ants and bees of P7-P13 (see its README)
 FIRST_ANT = MINI / "train" / "ants_image" / "ant_00.jpg"
 
 
 def parser(doc, *, data=True, batch_size=64, steps=None, device=True, seed=True, quick=True):
-    """An ArgumentParser with the shared flags a lesson uses; steps=(default, with --quick) adds --steps."""
+    """An ArgumentParser with only the shared flags a lesson uses (data=False, device=False, seed=False, quick=False
+    leave those out); steps=(default, with --quick) adds --steps."""
     p = argparse.ArgumentParser(description=_(doc), formatter_class=argparse.RawDescriptionHelpFormatter)
     if data:
         p.add_argument("--dataset", default="auto", choices=["auto", "cifar10", "synthetic", "folder"],
@@ -105,10 +101,9 @@ def seed_everything(seed):
 def get_device(name="auto"):
     """`auto` picks CUDA, then Apple's MPS, then the CPU; asking for one that is absent is an error."""
     import torch
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
-    if name == "auto":
-        name = "cuda" if cuda else "mps" if mps else "cpu"
-    elif (name == "cuda" and not cuda) or (name == "mps" and not mps):
+    have = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}  # auto's order
+    name = next(n for n in have if have[n]) if name == "auto" else name
+    if not have.get(name, True):
         raise LessonError(_("--device {name} was asked for, but this machine has none (try --device cpu)")
                           .format(name=name))
     return torch.device(name)
@@ -117,8 +112,6 @@ def get_device(name="auto"):
 def device_name(device):
     """The hardware in words, for honest timings."""
     import torch
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple MPS"
-    return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    if device.type in ("cuda", "mps"):
+        return torch.cuda.get_device_name(device) if device.type == "cuda" else "Apple MPS"
+    return _("CPU ({cores} cores, {threads} threads)").format(cores=os.cpu_count(), threads=torch.get_num_threads())

@@ -68,8 +68,7 @@ def read_label(path):
     """The course's open(path).readline(), stripped; UTF-16 with a BOM is what Windows' Notepad saves as Unicode."""
     try:
         data = Path(path).read_bytes()  # UTF-16 starts with a BOM (FF FE or FE FF); utf-8-sig drops UTF-8's BOM
-        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
+        return data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig").split("\n")[0].strip()
     except (OSError, UnicodeDecodeError) as e:
         raise LessonError(_("cannot read the label file {path}: {why}; it should hold the label as text").format(
             path=shown(path), why=write_failure(path, e) or _("not UTF-8 or UTF-16 text"))) from None
-    return text.partition("\n")[0].strip()

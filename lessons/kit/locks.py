@@ -1,5 +1,4 @@
-"""One process at a time in a folder: an operating-system lock on <folder>/.lock, gone with its process
-however it ends; the file holds the owner's process id, to name it in a refusal or a takeover note.
+"""One process at a time in a folder: an operating-system lock on <folder>/.lock, gone with its process however it ends.
 
     with locks.hold(ckpt_dir):                                # a second run is refused in one line
     with locks.hold(data_root, N_("data folder"), wait=True):  # a second download waits for the first
@@ -33,11 +32,9 @@ def _try_lock(f):
 
 
 def owner(path):
-    """The process id written in a lock file, or None."""
-    try:
+    """The process id written in a lock file (to name its owner in a refusal or a takeover note), or None."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
         return int(Path(path).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 @contextlib.contextmanager
@@ -50,7 +47,7 @@ def hold(folder, what=N_("checkpoint folder"), *, wait=False):  # what: N_("data
         f = open(path, "a+")
     except OSError as e:
         raise LessonError(_("cannot use {folder} as a {what}: {why}").format(
-            folder=shown(folder), what=_(what), why=e.strerror or e)) from None
+            folder=shown(folder), what=_(what), why=_(e.strerror) or e)) from None
     with f:
         while not _try_lock(f):
             pid = owner(path) or "?"
@@ -62,8 +59,7 @@ def hold(folder, what=N_("checkpoint folder"), *, wait=False):  # what: N_("data
                     pid=pid, what=_(what), folder=shown(folder)), flush=True)
                 announced = True
             time.sleep(0.5)
-        stale = owner(path)
-        if stale and stale != os.getpid():
+        if (stale := owner(path)) and stale != os.getpid():
             print(_("note: took over the lock of process {pid} in {folder} (it is no longer running)").format(
                 pid=stale, folder=shown(folder)))
         _write(f, f"{os.getpid()}\n")
@@ -76,5 +72,4 @@ def hold(folder, what=N_("checkpoint folder"), *, wait=False):  # what: N_("data
 
 def _write(f, text):
     f.truncate(0)  # "a+": every write goes to the end, here the start
-    f.write(text)
-    f.flush()
+    print(text, end="", file=f, flush=True)

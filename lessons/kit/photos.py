@@ -11,10 +11,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from kit import console, flags, images
+from kit import console, flags, images, synthetic
 from kit.errors import LessonError, shown
 from kit.i18n import N_, _
-from kit.synthetic import SyntheticCIFAR10
 
 HINTS = {**dict.fromkeys((".heic", ".heif"), N_("HEIC/HEIF photos need the pillow-heif plugin; export as JPEG")),
          ".svg": N_("SVG is a vector drawing, not pixels; export it as PNG")}
@@ -68,22 +67,19 @@ def open_image(path, quiet=False):
             image.draft("RGB", (64, 64))  # JPEG only: decode a big photo at 1/2..1/8 size, much faster
             return images.to_rgb(image)  # the pixels are decoded by now: truncated files fail here
     except LessonError as e:
-        hint = HINTS.get(path.suffix.lower())
-        raise Refused(str(e) + (f" ({_(hint)})" if hint else "")) from None
+        raise Refused(str(e) + (f" ({_(hint)})" if (hint := HINTS.get(path.suffix.lower())) else "")) from None
 
 
 def predict(model, files, transform, classes, device, batch_size, refused=()):
     """Every file through `transform` and the model, in batches; prints the table and the time it took."""
     tensors = [transform(open_image(path, quiet=True)) for path in files]  # (3, 32, 32) each
-    start, probs = time.perf_counter(), []
-    with torch.no_grad():
-        for batch in torch.stack(tensors).split(batch_size):  # (N, 3, 32, 32) -> pieces of batch_size
-            probs.append(torch.softmax(model(batch.to(device)), dim=1).cpu())  # (B, classes), each row sums to 1
+    start = time.perf_counter()
+    with torch.no_grad():  # (N, 3, 32, 32) in pieces of batch_size -> (B, classes) each, each row summing to 1
+        probs = [torch.softmax(model(b.to(device)), dim=1).cpu() for b in torch.stack(tensors).split(batch_size)]
     seconds = time.perf_counter() - start
     top_p, top_i = torch.cat(probs).topk(min(3, len(classes)), dim=1)  # (N, 3) each
-    rows = [Prediction(path, tensor, classes[idx[0]], ps[0], ", ".join(f"{classes[i]} {p:.1%}" for p, i in
-                                                                     zip(ps, idx)))
-            for path, tensor, ps, idx in zip(files, tensors, top_p.tolist(), top_i.tolist())]
+    rows = [Prediction(path, x, classes[idx[0]], ps[0], ", ".join(f"{classes[i]} {p:.1%}" for p, i in zip(ps, idx)))
+            for path, x, ps, idx in zip(files, tensors, top_p.tolist(), top_i.tolist())]
     print("\n".join(table(rows)))
     print(_("{n} image(s) predicted in {ms:.1f} ms on {device}").format(
         n=len(rows), ms=seconds * 1000, device=flags.device_name(device))
@@ -111,8 +107,8 @@ def log_predictions(writer, rows, refused=()):
 
 def warn_if_synthetic(classes):
     """True, after a one-line warning, for a model trained on the synthetic shapes (no CIFAR-10 was on disk)."""
-    if list(classes) == SyntheticCIFAR10.classes:
+    if synthetic.is_synthetic(classes):
         print(_("warning: this checkpoint was trained on the synthetic shapes (disc, ring, square ...), so it cannot "
                 "classify photos; for a real one put CIFAR-10 in data/ and run `python lessons/p27_train.py`, or train "
                 "on your own photos with `python lessons/p27_train.py --dataset folder --data-root DIR`"))
-    return list(classes) == SyntheticCIFAR10.classes
+    return synthetic.is_synthetic(classes)

@@ -1,10 +1,8 @@
-"""One epoch's progress: a bar redrawn in place on a terminal; in a file or a pipe, plain lines (one at least every
-30 s, and one at the end). After the first seconds, a line says about how long the epoch will take.
+"""An epoch's progress: a bar redrawn in place on a terminal; in a file or a pipe, a line every 30 s and at the end.
 
-    progress = Progress(len(train_dataloader), epoch)
-    progress.update(len(imgs), loss)      # each step; keeps the loss on the GPU (no sync)
+    progress = Progress(len(train_dataloader), epoch)   # and progress.close() after the epoch
+    progress.update(len(imgs), loss)      # each step; the loss stays on the GPU: .item() would wait for the GPU
     progress.write("训练次数：100, ...")   # print a line without breaking the bar
-    progress.close()
 """
 import sys
 import time
@@ -19,14 +17,11 @@ class Progress:
     def __init__(self, total, epoch, stream=None):
         self.stream = stream or sys.stdout
         self.tty, self.total, self.epoch, self.estimated = self.stream.isatty(), total, epoch, False
-        self.steps = self.images = self.width = 0
-        self.loss_sum = 0.0
+        self.steps = self.images = self.width = self.loss_sum = 0
         self.start = self.drawn = time.perf_counter()
 
     def update(self, n_images, loss):
-        self.steps += 1
-        self.images += n_images
-        self.loss_sum += loss.detach()  # stays on the GPU: reading it (.item()) waits for the GPU
+        self.steps, self.images, self.loss_sum = self.steps + 1, self.images + n_images, self.loss_sum + loss.detach()
         now = time.perf_counter()
         if not self.estimated and now - self.start >= ESTIMATE_AFTER and self.steps < self.total:
             self.estimated = True
@@ -46,15 +41,12 @@ class Progress:
 
     def draw(self):
         text = self.text()  # spaces, not escape codes, wipe the longer line before: old Windows consoles too
-        self.stream.write("\r" + text + " " * (self.width - width(text)))
-        self.stream.flush()
+        print("\r" + text + " " * (self.width - width(text)), end="", file=self.stream, flush=True)
         self.width, self.drawn = width(text), time.perf_counter()
 
     def write(self, line):
         """Print a line without mixing it into the bar."""
-        if self.tty and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-        print(line, file=self.stream, flush=True)
+        print("\r" + " " * self.width + "\r" + line if self.tty and self.width else line, file=self.stream, flush=True)
         self.drawn = time.perf_counter()
         if self.tty and self.width:
             self.draw()

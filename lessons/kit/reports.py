@@ -1,6 +1,5 @@
 """Which classes the model gets right and wrong, which the course's test loop does not show: a Confusion counted in
-the test loop, SCALARS per_class_accuracy/<class>, and at the end the per-class accuracy printed, IMAGES
-confusion_matrix and test_predictions (no font for the names: numbers, and a TEXT card class_legend for them)."""
+the test loop, SCALARS per_class_accuracy/<class>, at the end IMAGES confusion_matrix and test_predictions."""
 import contextlib
 import re
 from pathlib import Path
@@ -10,9 +9,8 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.transforms.functional import pil_to_tensor
 
 from kit.console import width
-from kit.i18n import _
+from kit.i18n import N_, _
 
-# Fonts with CJK glyphs, where Linux (Noto, WenQuanYi), Windows and macOS keep them.
 CJK_FONTS = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
              "C:/Windows/Fonts/msyh.ttc", "C:/Windows/Fonts/simhei.ttf", "/System/Library/Fonts/PingFang.ttc"]
 
@@ -38,10 +36,9 @@ def per_class_scalars(writer, confusion, step):
 
 def final_report(writer, tudui, test_data, confusion, step):
     """Per-class accuracy (printed, names aligned), the confusion matrix and a grid of predictions."""
-    print(_("per-class test accuracy:"))
-    column = max(map(width, confusion.classes)) + 2
-    for name, accuracy in zip(confusion.classes, confusion.per_class()):
-        print(f"  {name}{' ' * (column - width(name))}{accuracy:.4f}")
+    column = max(map(width, confusion.classes)) + 2  # names aligned in terminal columns
+    print(_("per-class test accuracy:"), *(f"  {name}{' ' * (column - width(name))}{acc:.4f}"
+                                           for name, acc in zip(confusion.classes, confusion.per_class())), sep="\n")
     font, labels = label_font(confusion.classes)
     if labels != confusion.classes:  # no font can draw these names: number them, and say which is which
         writer.add_text("class_legend", "\n".join(f"{i}. {name}" for i, name in enumerate(confusion.classes)), step)
@@ -62,12 +59,17 @@ def label_font(classes, candidates=None):
     return ImageFont.load_default(), [f"class {i}" for i in range(len(classes))]
 
 
+def drawn(message, labels):
+    """The message in the learner's language where the labels' font draws it (a CJK font), else in English."""
+    return _(message) if any(ord(c) >= 0x250 for label in labels for c in label) else message
+
+
 def confusion_image(counts, labels, font, cell=34, top=36):
     """Rows: true class, columns: predicted; each cell shaded by its fraction of the row, with its count."""
     n, labels = len(labels), [s if s.startswith("class ") else f"{i} {s}"[:24] for i, s in enumerate(labels)]
     left = 12 + max(font.getbbox(s)[2] for s in labels)
     draw = ImageDraw.Draw(img := Image.new("RGB", (left + n * cell + 8, top + n * cell + 8), "white"))
-    draw.text((4, 4), "rows: true class, columns: predicted class", fill="black", font=font)  # English: any font
+    draw.text((4, 4), drawn(N_("rows: true class, columns: predicted class"), labels), fill="black", font=font)
     for i, row in enumerate((counts / counts.sum(1, keepdim=True).clamp_min(1)).tolist()):
         draw.text((left + i * cell + 4, top - 14), str(i), fill="black", font=font)
         draw.text((4, top + i * cell + cell // 2 - 6), labels[i], fill="black", font=font)
@@ -85,6 +87,7 @@ def predictions_image(imgs, targets, predicted, labels, font, size=96, cols=4, t
         x, y = (k % cols) * tile[0], (k // cols) * tile[1]
         pic = Image.fromarray((img.clamp(0, 1) * 255).byte().permute(1, 2, 0).numpy())  # (3, 32, 32) -> (32, 32, 3)
         sheet.paste(pic.resize((size, size), Image.NEAREST), (x + (tile[0] - size) // 2, y))
-        draw.text((x + 4, y + size + 2), f"true: {labels[t]}"[:26], fill="black", font=font)
-        draw.text((x + 4, y + size + 15), f"pred: {labels[p]}"[:26], fill="green" if t == p else "red", font=font)
+        true, pred = drawn(N_("true: {label}"), labels), drawn(N_("pred: {label}"), labels)
+        draw.text((x + 4, y + size + 2), true.format(label=labels[t])[:26], fill="black", font=font)
+        draw.text((x + 4, y + size + 15), pred.format(label=labels[p])[:26], "green" if t == p else "red", font)
     return pil_to_tensor(sheet)

@@ -2,6 +2,7 @@
 the step counters, the class names and the random states, written safely), --resume (the file checked first; the
 curves equal an uninterrupted run's), one run per folder (earlier runs kept), a stop on divergence, a summary."""
 import contextlib
+import logging
 import math
 import sys
 import time
@@ -15,8 +16,8 @@ from kit.errors import LessonError, first_line, shown
 from kit.i18n import _
 from model import Tudui
 
-# --augment, on the PIL image before ToTensor: a random 32x32 crop of it padded by 4; a mirror image half the time
-AUGMENT = [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()]
+AUGMENT = [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()]  # --augment: PIL image in and out
+STATE = {"epoch": int, "total_train_step": int, "best_accuracy": (int, float), "log_dir": str, "classes": list}
 
 
 def parse_args(p, lesson, argv):
@@ -49,7 +50,7 @@ class Run:
         self.lesson, self.args, self.classes, self.dir = lesson, args, list(train_data.classes), args.checkpoint_dir
         self.hparams = {"lr": args.lr, "batch_size": args.batch_size, "momentum": args.momentum,
                         "epochs": args.epochs, "augment": args.augment, "dataset": args.dataset, "seed": args.seed}
-        self.best_accuracy, self.epoch_done, self.epochs_run, self.purge_step, self.relog = 0.0, 0, 0, None, []
+        self.best_accuracy, self.epoch_done, self.epochs_run, self.purge_step, self.relog = 0.0, 0, 0, None, {}
 
     def __enter__(self):
         with contextlib.ExitStack() as stack:  # a refusal below lets go of the folder again
@@ -59,8 +60,8 @@ class Run:
             self.ckpt = self._last_checkpoint() if self.args.resume else None
             old = Path(self.ckpt["log_dir"]) if self.ckpt else None
             if old and old.is_dir() and Path(self.args.logdir).resolve() in old.parents:
-                # purge from the next epoch's number on: a kill between an epoch's test scalars (their step is the
-                # epoch) and its epoch_N.pth cannot double them; train_loss's steps from there are logged again
+                # hide all from step N = the next epoch on (test_*'s step): a kill after they were written, before
+                # epoch_N.pth was, cannot double them; the saved epochs' train_loss from step N is logged again
                 self.log_dir, self.purge_step = str(old), self.ckpt["epoch"] + 1
                 self.relog = logged(old, "train_loss", self.purge_step, self.ckpt["total_train_step"])
                 print(_("TensorBoard: continuing the run in {folder}").format(folder=shown(old)))
@@ -79,7 +80,7 @@ class Run:
                             _("in epoch 1 of {m}: no epoch was complete, nothing is saved")).format(n=n, m=m, path=path)
 
     def resume(self, tudui, optimizer, train_dataloader, writer):
-        """The last epoch_N.pth into tudui, optimizer, the random states, writer's curve: (total_train_step, epoch)."""
+        """The last epoch_N.pth (checked) into tudui, optimizer, the random states and writer: the steps done."""
         ckpt = self.ckpt
         tudui.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])  # momentum buffers go to the parameters' device
@@ -87,7 +88,7 @@ class Run:
             group["lr"], group["momentum"] = self.args.lr, self.args.momentum
         torch.set_rng_state(ckpt["rng"]["torch"])  # the next epoch's random draws: augmentation, and
         train_dataloader.generator.set_state(ckpt["rng"]["shuffle"])  # the order of the training images
-        for step, value in self.relog:  # the saved epochs' points that purge_step hid
+        for step, value in self.relog.items():
             writer.add_scalar("train_loss", value, step)
         self.best_accuracy, self.epoch_done = ckpt["best_accuracy"], ckpt["epoch"]
         print(_("resuming after epoch {epoch} from {path} (best test accuracy so far {best:.4f})").format(
@@ -97,7 +98,7 @@ class Run:
     def save(self, tudui, optimizer, train_dataloader, *, epoch, total_train_step, test_accuracy, test_loss):
         """best.pth when this is the best test accuracy so far, then epoch_N.pth: the mark that epoch N is done."""
         stop_if_diverged(test_loss, total_train_step)
-        if not self.args.resume and not self.epochs_run:  # only now that this run has an epoch to save
+        if not self.args.resume and not self.epochs_run:  # only now, with an epoch to save: an earlier run's files
             set_aside([*self.dir.glob("epoch_*.pth"), self.dir / "best.pth"])
         is_best, self.best_accuracy = test_accuracy > self.best_accuracy, max(self.best_accuracy, test_accuracy)
         rng = {"torch": torch.get_rng_state(), "shuffle": train_dataloader.generator.get_state()}  # see resume()
@@ -115,26 +116,39 @@ class Run:
             print(_("{each:.1f} s per epoch on {device}").format(each=each, device=flags.device_name(device)))
             final = {"hparam/" + k: self.meta[k] for k in ("test_accuracy", "best_accuracy", "test_loss")}
             writer.add_hparams(self.hparams, final, run_name=".", global_step=self.args.epochs)  # ".": this run
-        print(_("best test accuracy: {best:.4f} ({path})").format(best=self.best_accuracy,
-                                                                 path=shown(self.dir / "best.pth")))
+        print(_("best test accuracy: {best:.4f} ({path})").format(best=self.best_accuracy, path=shown(
+            self.dir / "best.pth")))
         board.tensorboard_hint(writer)
 
     def _last_checkpoint(self):
-        """The last epoch_N.pth, all of it checked (on stand-ins) before anything is used: one line if it is off."""
+        """The last epoch_N.pth, all of it tried on stand-ins first: a changed or foreign file is one line."""
         files = {int(p.stem[6:]): p for p in self.dir.glob("epoch_*.pth") if p.stem[6:].isdigit()}
         if not files:
             raise LessonError(_("--resume: there is no epoch_N.pth in {folder} to continue from (check "
                                 "--checkpoint-dir, or leave out --resume to start)").format(folder=shown(self.dir)))
         self.ckpt_path = path = files[max(files)]
-        ckpt = checkpoint.load(path)  # tensors on the CPU; load_state_dict copies them to the device
-        if "rng" not in ckpt:
+        if "rng" not in (ckpt := checkpoint.load(path)):  # tensors on the CPU; load_state_dict moves them
             raise LessonError(_("{path} holds weights only, no training state to resume").format(path=shown(path)))
-        fields = {"epoch": int, "total_train_step": int, "best_accuracy": (int, float), "log_dir": str, "classes": list}
-        for key, kind in fields.items():
-            if isinstance(value := ckpt.get(key), bool) or not isinstance(value, kind) or kind is int and value < 1:
-                raise LessonError(_("{path} cannot be resumed: its {key} is {value!r}, a changed or foreign file; "
-                                    "move it out of the folder to resume from the epoch before").format(
-                    path=shown(path), key=key, value=value))
+        why = next((_("its {key} is {value!r}").format(key=k, value=ckpt.get(k)) for k, kind in STATE.items()
+                    if isinstance(ckpt.get(k), bool) or not isinstance(ckpt.get(k), kind)), None)
+        if not why:
+            checkpoint.check_compatible(tudui := Tudui(len(ckpt["classes"])), ckpt["model"], path)
+            checkpoint.check_finite(ckpt["model"], path)
+            optimizer, part = torch.optim.SGD(tudui.parameters(), lr=1), _("the optimizer's state")
+            try:
+                optimizer.load_state_dict(ckpt["optimizer"])
+                for name, p in tudui.named_parameters():
+                    if (buf := optimizer.state[p].get("momentum_buffer", p)).shape != p.shape:
+                        raise ValueError(_("the momentum of {name} is {shape}, not {want}").format(
+                            name=name, shape=tuple(buf.shape), want=tuple(p.shape)))
+                part = _("the random state")
+                for key in ("torch", "shuffle"):
+                    torch.Generator().set_state(ckpt["rng"][key])
+            except Exception as e:  # whatever a changed file breaks deep inside torch
+                why = _("{part} does not fit ({error})").format(part=part, error=first_line(e, 100))
+        if why:
+            raise LessonError(_("{path} cannot be resumed: {why}, a changed or foreign file; move it out of the "
+                                "folder to resume from the epoch before").format(path=shown(path), why=why))
         if ckpt["epoch"] >= self.args.epochs:
             raise LessonError(_("all {m} epochs are done already ({path}); to train longer, add --epochs {more}, "
                                 "say").format(m=self.args.epochs, path=shown(path), more=ckpt["epoch"] + 5))
@@ -142,34 +156,17 @@ class Run:
             raise LessonError(_("{path} was trained on the classes {old}, but this data has {new}: resume with the "
                                 "same --dataset and --data-root").format(path=shown(path), old=ckpt["classes"],
                                                                          new=self.classes))
-        tudui = Tudui(len(self.classes))  # stand-ins for the lesson's: its weights must fit, then the rest
-        checkpoint.check_compatible(tudui, ckpt["model"], path)
-        checkpoint.check_finite(ckpt["model"], path)
-        optimizer, part = torch.optim.SGD(tudui.parameters(), lr=1), _("the optimizer's state")
-        try:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            for name, p in tudui.named_parameters():
-                if (buf := optimizer.state[p].get("momentum_buffer")) is not None and buf.shape != p.shape:
-                    raise ValueError(_("the momentum of {name} is {shape}, not {want}").format(
-                        name=name, shape=tuple(buf.shape), want=tuple(p.shape)))
-            part = _("the random state")
-            for key in ("torch", "shuffle"):
-                torch.Generator().set_state(ckpt["rng"][key])
-        except Exception as e:  # whatever a changed file breaks deep inside torch
-            raise LessonError(_("{path} cannot be resumed: {part} does not fit ({why}), a changed or foreign file; "
-                                "move it out of the folder to resume from the epoch before").format(
-                path=shown(path), part=part, why=first_line(e, 100))) from None
         return ckpt
 
 
 def logged(log_dir, tag, first, last):
-    """[(step, value)] of a scalar in a run folder, as TensorBoard reads it, for first <= step <= last."""
+    """{step: value} of a scalar in a run folder as TensorBoard shows it (earlier resumes' purges done), for the steps
+    first to last."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # only --resume needs it
-
-    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
-    events.Reload()
-    return [(e.step, e.value) for e in events.Scalars(tag) if first <= e.step <= last] if tag in events.Tags()[
-        "scalars"] else []
+    logging.getLogger("tensorboard").setLevel(logging.ERROR)  # its notes on those purges are not for learners
+    (events := EventAccumulator(str(log_dir), size_guidance={"scalars": 0})).Reload()
+    found = events.Scalars(tag) if tag in events.Tags()["scalars"] else []
+    return {e.step: e.value for e in found if first <= e.step <= last}
 
 
 def set_aside(files):

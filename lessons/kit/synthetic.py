@@ -1,24 +1,29 @@
-"""The synthetic stand-in for CIFAR-10: used offline, or with --dataset synthetic.
+"""CIFAR-10's stand-in (offline, --dataset synthetic): made in a second, and Tudui learns it: its curves mean something.
 
-    dataset = SyntheticCIFAR10(10_000, seed=1, transform=torchvision.transforms.ToTensor())
-
-It behaves as torchvision's CIFAR10 (.data (N, 32, 32, 3) uint8, .targets, .classes, items (PIL image, class)
-through `transform`), is made from a fixed seed in a second, and Tudui learns it: offline curves mean something.
+    dataset = SyntheticCIFAR10(10_000, seed=1, transform=ToTensor())  # as CIFAR10: .data (N,32,32,3) uint8, .targets
 """
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from kit.i18n import N_, _
+
+# the class names in the learner's language (圆盘, 圆环 ... under Chinese), in the output and in TensorBoard
+NAMES = [N_("disc"), N_("ring"), N_("square"), N_("frame"), N_("plus"), N_("cross"), N_("triangle"),
+         N_("horizontal stripes"), N_("vertical stripes"), N_("checkerboard")]
+
+
+def is_synthetic(classes):
+    """Are these the synthetic shapes' class names (in either language)?"""
+    return list(classes) in (NAMES, [_(name) for name in NAMES])
+
 
 class SyntheticCIFAR10(Dataset):
     """Ten shapes and patterns, bright on dark with noise, varied in place, size, colour and stripe width."""
-    classes = ["disc", "ring", "square", "frame", "plus", "cross", "triangle",
-               "horizontal stripes", "vertical stripes", "checkerboard"]
-
     def __init__(self, n, seed=0, transform=None):
+        self.classes, self.transform = [_(name) for name in NAMES], transform
         images, self.targets = make_shapes(n, seed)
         self.data = images.permute(0, 2, 3, 1).contiguous().numpy()  # (n, 32, 32, 3) uint8, as CIFAR10 keeps it
-        self.transform = transform
 
     def __len__(self):
         return len(self.targets)
@@ -34,8 +39,7 @@ def make_shapes(n, seed):
     u = lambda *shape: torch.rand(n, *shape, generator=g)  # noqa: E731  one random draw per image
     cx, cy, s = 10 + 12 * u(1, 1), 10 + 12 * u(1, 1), 6 + 5 * u(1, 1)  # centre and half-size
     period, phase = (4 + 5 * u(1, 1)).floor(), 8 * u(1, 1)            # stripe width and offset
-    # colours as bytes, like a real image: bright shape 128..230 on a dark background 0..115
-    fg, bg = (128 + 102 * u(3, 1, 1)).to(torch.uint8), (115 * u(3, 1, 1)).to(torch.uint8)
+    fg, bg = (128 + 102 * u(3, 1, 1)).byte(), (115 * u(3, 1, 1)).byte()  # bright on dark, as bytes like a real image
     yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
     mask = torch.empty(n, 32, 32, dtype=torch.bool)
     for k in range(10):  # draw each class's shape on its own images only
@@ -54,6 +58,5 @@ def make_shapes(n, seed):
             lambda: ((xx + f_) / p_).floor() % 2 == 0,                                # vertical stripes
             lambda: (((xx + f_) / p_).floor() + ((yy + f_) / p_).floor()) % 2 == 0,   # checkerboard
         ][k]()
-    img = torch.where(mask.unsqueeze(1), fg, bg)                              # (n, 3, 32, 32) uint8
-    img += torch.randint(0, 25, (n, 1, 32, 32), dtype=torch.uint8, generator=g)  # noise; stays <= 255
-    return img, labels.tolist()
+    img = torch.where(mask.unsqueeze(1), fg, bg) + torch.randint(0, 25, (n, 1, 32, 32), dtype=torch.uint8, generator=g)
+    return img, labels.tolist()  # (n, 3, 32, 32) uint8 with noise (230 + 24: still a byte), n labels

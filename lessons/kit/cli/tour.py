@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from subprocess import DEVNULL, STDOUT, Popen
 
+from kit import board
 from kit.cli.catalog import LESSONS
 from kit.errors import shown
 from kit.flags import DATA_DIR, REPO
@@ -31,7 +32,7 @@ class Job:
 
     def __init__(self, lesson, cmd, env):
         self.lesson, self.cmd, self.output, self.start = lesson, cmd, tempfile.TemporaryFile(), time.perf_counter()
-        self.status = None if Path(cmd[1]).is_file() else "FAILED (script not found)"  # Python says so, exit 2
+        self.status = None if Path(cmd[1]).is_file() else _("FAILED (script not found)")  # Python says so, exit 2
         self.proc = Popen(cmd, stdout=self.output, stderr=STDOUT, stdin=DEVNULL, env=env)
 
     def done(self, timeout):
@@ -39,10 +40,10 @@ class Job:
         self.seconds, rc = time.perf_counter() - self.start, self.proc.poll()
         if rc is None and timeout and self.seconds > timeout:
             self.proc.kill()
-            rc, self.status = self.proc.wait(), f"FAILED (timed out after {timeout:g} s)"
+            rc, self.status = self.proc.wait(), _("FAILED (timed out after {timeout:g} s)").format(timeout=timeout)
         if rc is None:
             return False
-        self.status = self.status or ("ok" if rc == 0 else f"FAILED (exit {rc})")
+        self.status = self.status or (N_("ok") if rc == 0 else _("FAILED (exit {rc})").format(rc=rc))
         self.output.seek(0)
         self.text = self.output.read().decode("utf-8", errors="replace")
         self.output.close()
@@ -69,14 +70,15 @@ def expected_data(args):
     """What the data lessons will use, said before the tour starts."""
     root = Path(args.data_root or DATA_DIR)
     if args.dataset in ("synthetic", "folder"):
-        return {"synthetic": "the built-in synthetic shapes (--dataset synthetic)",
-                "folder": f"your image folders in {shown(root)}"}[args.dataset]
+        return {"synthetic": _("the built-in synthetic shapes (--dataset synthetic)"),
+                "folder": _("your image folders in {root}").format(root=shown(root))}[args.dataset]
     if (root / "cifar-10-batches-py").is_dir():
-        return f"CIFAR-10 from {shown(root)}"
+        return _("CIFAR-10 from {root}").format(root=shown(root))
     if (root / "cifar-10-python.tar.gz").is_file():
-        return f"CIFAR-10 from {shown(root)} (the first lesson unpacks cifar-10-python.tar.gz there)"
-    return (f"CIFAR-10 is not in {shown(root)}: the first lesson downloads it (170 MB); "
-            "without a network every lesson uses the built-in synthetic shapes instead")
+        return _("CIFAR-10 from {root} (the first lesson unpacks cifar-10-python.tar.gz there)").format(
+            root=shown(root))
+    return _("CIFAR-10 is not in {root}: the first lesson downloads it (170 MB); "
+             "without a network every lesson uses the built-in synthetic shapes instead").format(root=shown(root))
 
 
 def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
@@ -86,12 +88,14 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
     env = dict(os.environ, PYTHONIOENCODING="utf-8")  # lessons print Chinese; their output goes to a file
     if jobs > 1 and "OMP_NUM_THREADS" not in env:  # share the cores instead of fighting over them
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
-    scripts, logdir = [x.script for x in lessons], shown(Path(args.logdir).resolve())
+    args.logdir = Path(board.run_dir("tour", args))  # logs/tour/<time>/: TensorBoard ticks no run past 40 (3 tours)
+    scripts, logdir = [x.script for x in lessons], shown(args.logdir.resolve())
     needs = {s: [n for n in scripts[:i] if NEEDS.get(s) in ("*", n)] for i, s in enumerate(scripts)}
     pending, running, done, printed = list(lessons), [], {}, 0
-    mode = "quick mode" if args.quick else "full runs (add --quick for a smoke run in seconds each)"
-    say(f"Touring {len(lessons)} lessons, {mode}, {jobs} at a time; logs in {logdir}")
-    say(f"Data: {expected_data(args)}")
+    mode = _("quick mode") if args.quick else _("full runs (add --quick for a smoke run in seconds each)")
+    say(_("Touring {n} lessons, {mode}, {jobs} at a time; logs in {logdir}").format(
+        n=len(lessons), mode=mode, jobs=jobs, logdir=logdir))
+    say(_("Data: {data}").format(data=expected_data(args)))
     t0, last_said = time.perf_counter(), None  # the first lessons are named as soon as they start
     try:
         while pending or running:
@@ -106,8 +110,10 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
                 report(done[lessons[printed].script], args.verbose, say)
                 printed, last_said = printed + 1, time.perf_counter()
             if running and (last_said is None or time.perf_counter() - last_said > 5):  # never silent for long
-                when = f"{time.perf_counter() - t0:.0f} s so far" if last_said else "a line for each as it ends"
-                say(f"     ... running {', '.join(f'{j.lesson.p} {j.lesson.script}' for j in running)} ({when})")
+                when = (_("{s:.0f} s so far").format(s=time.perf_counter() - t0) if last_said
+                        else _("a line for each as it ends"))
+                say("     ... " + _("running {which} ({when})").format(
+                    which=", ".join(f"{j.lesson.p} {j.lesson.script}" for j in running), when=when))
                 last_said = time.perf_counter()
             time.sleep(0.05)
     finally:  # after a Ctrl-C (which the lessons got too) or a SIGTERM, no lesson is left running
@@ -115,26 +121,30 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
             job.proc.kill()
 
     failed = [s for s in scripts if done[s].status != "ok"]
-    summary = f"{len(lessons) - len(failed)} of {len(lessons)} lessons ok"
-    summary += f", {len(failed)} failed ({', '.join(failed)})" if failed else ""
-    say(f"\n{summary} in {time.perf_counter() - t0:.0f} s ({jobs} at a time, {os.cpu_count()} CPU cores).")
+    summary = _("{ok} of {n} lessons ok").format(ok=len(lessons) - len(failed), n=len(lessons))
+    summary += _(", {n} failed ({which})").format(n=len(failed), which=", ".join(failed)) if failed else ""
+    say("\n" + _("{summary} in {s:.0f} s ({jobs} at a time, {cores} CPU cores).").format(
+        summary=summary, s=time.perf_counter() - t0, jobs=jobs, cores=os.cpu_count()))
     words = (SYNTHETIC_FALLBACK, _(SYNTHETIC_FALLBACK))  # in English, or in the lessons' language
     fell_back = [done[s].lesson.p for s in scripts if any(w in done[s].text for w in words)]
     if fell_back:
         n, which, root = len(fell_back), ", ".join(fell_back), shown(args.data_root or DATA_DIR)
-        say(f"Data used: the synthetic shapes, not CIFAR-10, in {n} lesson{'s' * (n > 1)} ({which}): CIFAR-10 is not "
-            f"in {root} and could not be downloaded (their TensorBoard runs end in -synthetic)")
+        say((_("Data used: the synthetic shapes, not CIFAR-10, in {n} lessons ({which}): CIFAR-10 is not in {root} "
+               "and could not be downloaded (their TensorBoard runs end in -synthetic)") if n > 1 else
+             _("Data used: the synthetic shapes, not CIFAR-10, in 1 lesson ({which}): CIFAR-10 is not in {root} "
+               "and could not be downloaded (their TensorBoard runs end in -synthetic)")).format(
+                 n=n, which=which, root=root))
     else:
-        say(f"Data used: {expected_data(args)}")
-    say(f'TensorBoard: tensorboard --logdir "{logdir}"      then open http://localhost:6006')
+        say(_("Data used: {data}").format(data=expected_data(args)))
+    say(_('TensorBoard: tensorboard --logdir "{logdir}"      then open http://localhost:6006').format(logdir=logdir))
     return 1 if failed else 0
 
 
 def report(job, verbose, say):
-    say(f"{job.lesson.p:<4} {job.lesson.script:<28} {job.seconds:6.1f} s  {job.status}")
+    say(f"{job.lesson.p:<4} {job.lesson.script:<28} {job.seconds:6.1f} s  {_(job.status)}")
     lines = job.text.rstrip().splitlines() if verbose or job.status != "ok" else []
     for line in lines if verbose else lines[-TAIL_LINES:]:
         say(f"       | {line}")
     if job.status != "ok":
         rerun = [quoted(job.cmd[1]), *(f'"{a}"' if " " in a else a for a in job.cmd[2:])]
-        say(f"       rerun: python {' '.join(rerun)}")
+        say("       " + _("rerun: python {command}").format(command=" ".join(rerun)))
