@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kit import console, flags, i18n  # noqa: E402  (no torch: the list and the tour start at once)
-from kit.cli import tour  # noqa: E402
-from kit.cli.catalog import LESSONS  # noqa: E402
+from cli import tour  # noqa: E402
+from cli.catalog import LESSONS  # noqa: E402
 from kit.i18n import _  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     for lesson in lessons:
         missing = "" if (lessons_dir / lesson.script).is_file() else "   " + _("(not written yet)")
         pad = " " * (heading_w - console.width(lesson.heading))
-        print(f"{lesson.p:<4} {lesson.heading}{pad}  {_(lesson.title)}", file=out)  # catalog.py marks them N_()
+        print(f"{lesson.p:<4} {lesson.heading}{pad}  {_(lesson.title)}", file=out)  # translated: tools/i18n.py reads lessons.tsv
         print(f"     lessons/{lesson.script}{missing}", file=out)
         print(f"     {_(lesson.shows)}", file=out)
     print("\n" + _("Run one:   python -m lessons run 18 -- --quick      (its flags after --; add --help to see them)"),

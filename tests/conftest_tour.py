@@ -26,7 +26,7 @@ def help_flags(script):
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         importlib.import_module(script.removesuffix(".py")).main(["--help"])
-    return set(re.findall(r"--[\w-]+", out.getvalue()))
+    return set(re.findall(r"--[\w-]+", out.getvalue().split("\n\n")[0]))  # the usage lines, not the docstring
 
 
 Tour = namedtuple("Tour", "returncode output logdir seconds")

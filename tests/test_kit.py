@@ -20,7 +20,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from conftest import CHILD_ENV, REPO, one_line_error
 from kit import board, console, errors, flags, i18n
-from kit.cli.catalog import LESSONS
+from cli.catalog import LESSONS
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, pipes and limits")
 TINY = """

@@ -1,8 +1,11 @@
+import os
 import re
+import select
+import sys
 
 import pytest
 
-from conftest import events
+from conftest import CHILD_ENV, REPO, events
 
 
 @pytest.fixture
@@ -54,3 +57,27 @@ def test_nonsense_flags_are_one_line_from_argparse(run_lesson):
         r = run_lesson("p24_nn_optim", flag, value, expect=2)
         assert f"argument {flag}:" in r.err and value in r.err and "Traceback" not in r.err
     assert "at most 1" in run_lesson("p24_nn_optim", "--gamma", "2", expect=2).err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is a POSIX thing")
+def test_the_default_run_shows_a_progress_bar_on_a_terminal_within_20_seconds(tmp_path):
+    """The course's run takes minutes: on a terminal the bar (and its time estimate) must come at once."""
+    import pty
+    import subprocess
+    import time
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(REPO / "lessons" / "p24_nn_optim.py"), "--logdir", str(tmp_path)],
+                            stdin=child, stdout=child, stderr=child, env=CHILD_ENV, close_fds=True)
+    os.close(child)
+    seen, start = b"", time.monotonic()
+    try:
+        while not re.search(rb"\repoch 1 \[", seen) and time.monotonic() - start < 20:
+            ready, _, _ = select.select([main], [], [], 1)
+            if ready:
+                seen += os.read(main, 4096)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(main)
+    assert re.search(rb"\repoch 1 \[#* *\] \d+/157", seen), seen.decode("utf-8", "replace")[-500:]

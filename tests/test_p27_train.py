@@ -355,3 +355,11 @@ def test_gpu_lessons_are_p27_plus_the_lessons_lines(name):
     stray = [line for line in diff if not re.search(ADDED[name] if line[0] == "+" else REMOVED, line[1:])]
     assert not stray, f"{name}.py differs from p27_train.py beyond the lesson's lines:\n" + "\n".join(stray)
     assert sum(line[0] == "+" and (".cuda(" in line or ".to(device" in line) for line in diff) >= 6  # model, loss, batches
+
+
+def test_a_folder_with_train_and_val_as_the_real_hymenoptera_data_trains(run_lesson, fruit):
+    root = Path(fruit[fruit.index("--data-root") + 1])
+    (root / "test").rename(root / "val")  # hymenoptera_data: train/ and val/
+    r = train(run_lesson, *fruit, "--epochs", "1")
+    assert r.lines("test set: ") == [f"test set: {root / 'val'} (there is no test/ folder)"]
+    assert r.number("测试数据集的长度为") == 6 and r.number("训练数据集的长度为") == 12

@@ -97,3 +97,13 @@ def test_the_lesson_table_is_the_catalogs_and_write_replaces_only_the_marked_reg
     assert readme_table.main(["--write", "--readme", str(zh)]) == 0
     words = readme_table.table_words(readme_table.readme_table(zh.read_text(encoding="utf-8")))
     assert words == {**readme_table.table_words(table), "p07_read_data.py": ("写 Dataset", "看点")}
+
+
+def test_the_chinese_readme_shows_the_same_commands_and_lesson_rows():
+    zh = (REPO / "README.zh-CN.md").read_text(encoding="utf-8")
+    blocks = [re.findall(r"```.*?```", text, flags=re.S) for text in (README, zh)]
+    assert blocks[0] == blocks[1] and len(blocks[0]) >= 8  # every code block, in order, byte for byte
+    rows = [[re.match(r"\| (P\d+) \| ([^|]+) \|.*`lessons/(\S+)`", row).groups()
+             for row in readme_table.readme_table(text).splitlines()[2:]] for text in (README, zh)]
+    assert rows[0] == rows[1] and len(rows[0]) == len(readme_table.LESSONS)
+    assert "README.zh-CN.md" in "".join(README.splitlines()[:4]) and "README.md" in "".join(zh.splitlines()[:4])

@@ -19,7 +19,8 @@ import pytest
 
 from conftest import events
 from conftest_tour import tour  # noqa: F401  (a fixture)
-from kit.cli.catalog import LESSONS
+from cli.catalog import LESSONS
+
 
 # What the catalog's "what to look at" promises, by TensorBoard tab: IMAGES, SCALARS, GRAPHS, ...
 TABS = {"IMAGES": "images", "SCALARS": "scalars", "GRAPHS": "graphs", "HISTOGRAMS": "histograms", "TEXT": "text"}

@@ -14,8 +14,8 @@ import pytest
 from conftest_tour import REPO, help_flags, tour  # noqa: F401  (tour is a fixture)
 
 import lessons.__main__ as cli
-from kit.cli import tour as tour_module
-from kit.cli.catalog import DATA, LESSONS, LOADS, QD, SAVES, Lesson
+from cli import tour as tour_module
+from cli.catalog import DATA, LESSONS, LOADS, QD, SAVES, Lesson
 
 TOUR_FLAGS = ("--quick", "--device", "--dataset", "--data-root", "--checkpoint-dir", "--checkpoint")
 
@@ -65,13 +65,14 @@ def test_no_module_is_loaded_under_two_names_and_the_tour_knows_the_fallback_wor
         path = Path(getattr(module, "__file__", None) or "/").resolve()
         if path.is_relative_to(REPO / "lessons"):
             assert files.setdefault(path, name) == name, f"{path} loaded as {name} and {files[path]}"
-    assert "kit.cli.tour" in sys.modules and not any(n.startswith("lessons.kit") for n in sys.modules)
+    assert "cli.tour" in sys.modules and not any(n.startswith("lessons.kit") for n in sys.modules)
 
 
 # ---------------------------------------------------------------- fake lessons: failures, order, flags, run
 
 FAKE = '''import json, os, sys, time
 from pathlib import Path
+
 argv = sys.argv[1:]
 def flag(name):
     return argv[argv.index(name) + 1] if name in argv else None

@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "lessons"))
+from cli import catalog  # noqa: E402  (the lesson list's titles, in lessons/cli/lessons.tsv)
 LESSONS = REPO / "lessons"
 PO = LESSONS / "kit" / "locale" / "zh_CN" / "LC_MESSAGES" / "lessons.po"
 MO = PO.with_suffix(".mo")
@@ -52,6 +54,9 @@ def messages():
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False)
         if doc and (path.name.startswith("p") and path.parent == LESSONS or path.name == "__main__.py"):
             found.setdefault(doc, []).append(f"{where}:1")  # flags.parser(__doc__) shows _(doc) as --help
+    for n, lesson in enumerate(catalog.LESSONS, start=2):  # the lesson list shows _(title) and _(shows)
+        for text in (lesson.title, lesson.shows):
+            found.setdefault(text, []).append(f"lessons/cli/lessons.tsv:{n}")
     return found
 
 

@@ -1,4 +1,4 @@
-"""The lesson table of README.md and README.zh-CN.md, generated from lessons/kit/cli/catalog.py.
+"""The lesson table of README.md and README.zh-CN.md, generated from lessons/cli/lessons.tsv.
 
     python tools/readme_table.py            # print the table
     python tools/readme_table.py --check    # exit 1 if a README's table is out of date (the tests run this)
@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "lessons"))  # for kit.cli.catalog, as lessons/__main__.py does
+sys.path.insert(0, str(REPO / "lessons"))  # for cli.catalog, as lessons/__main__.py does
 
-from kit.cli.catalog import LESSONS  # noqa: E402
+from cli.catalog import LESSONS  # noqa: E402
 
 READMES = [REPO / "README.md", REPO / "README.zh-CN.md"]
 HEADERS = {"README.md": "| P | 笔记标题 | Lesson | Script | What to look at | Full run |",
@@ -92,7 +92,7 @@ def update(readme, check):
         print(f"{readme}: the lesson table is up to date")
         return 0
     if check:
-        print(f"{readme}: the lesson table differs from lessons/kit/cli/catalog.py; "
+        print(f"{readme}: the lesson table differs from lessons/cli/lessons.tsv; "
               "run `python tools/readme_table.py --write`", file=sys.stderr)
         return 1
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)

@@ -7,7 +7,6 @@
     board             a fresh TensorBoard run folder for each run, and the command to view it
     checkpoint, runs, locks, progress, reports   what real training adds to the course's loop
     folders, photos, fast_data   for a few lessons: P7-P13's ants and bees, P32's photos, P33's tensor data path
-    cli               `python -m lessons`: the lesson list and the tour
 """
 from kit import console as _console, i18n as _i18n  # noqa: F401  (i18n chooses the language on import)
 

@@ -106,9 +106,9 @@ def run(main):
             raise
         # a writer's close() that failed on the way out of the lesson's own error: that error is the one to tell
         _end(e.__context__ if isinstance(e.__context__, (LessonError, KeyboardInterrupt)) else board.cannot_write(e))
-    if threading.current_thread() is threading.main_thread():  # done: a late signal must not end the exit in a traceback
-        for sig in STOPS:
-            signal.signal(sig, signal.SIG_IGN)
+    if threading.current_thread() is threading.main_thread():  # done: a late signal just ends it, with no traceback
+        for sig in STOPS:  # (SIG_DFL, not SIG_IGN: processes started after an in-process run must not inherit an ignore)
+            signal.signal(sig, signal.SIG_DFL)
     sys.exit(code if isinstance(code, int) else None)  # a returned object is no exit status
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from subprocess import DEVNULL, STDOUT, Popen
 
 from kit import board
-from kit.cli.catalog import LESSONS
+from cli.catalog import LESSONS
 from kit.errors import shown
 from kit.flags import DATA_DIR, REPO
 from kit.i18n import N_, _
@@ -129,11 +129,9 @@ def tour_command(args, lessons=LESSONS, lessons_dir=LESSONS_DIR, out=None):
     fell_back = [done[s].lesson.p for s in scripts if any(w in done[s].text for w in words)]
     if fell_back:
         n, which, root = len(fell_back), ", ".join(fell_back), shown(args.data_root or DATA_DIR)
-        say((_("Data used: the synthetic shapes, not CIFAR-10, in {n} lessons ({which}): CIFAR-10 is not in {root} "
-               "and could not be downloaded (their TensorBoard runs end in -synthetic)") if n > 1 else
-             _("Data used: the synthetic shapes, not CIFAR-10, in 1 lesson ({which}): CIFAR-10 is not in {root} "
-               "and could not be downloaded (their TensorBoard runs end in -synthetic)")).format(
-                 n=n, which=which, root=root))
+        say(_("Data used: the synthetic shapes, not CIFAR-10, in {n} {lessons} ({which}): CIFAR-10 is not in {root} "
+              "and could not be downloaded (their TensorBoard runs end in -synthetic)").format(
+            n=n, lessons=_("lessons") if n > 1 else _("lesson"), which=which, root=root))
     else:
         say(_("Data used: {data}").format(data=expected_data(args)))
     say(_('TensorBoard: tensorboard --logdir "{logdir}"      then open http://localhost:6006').format(logdir=logdir))
