@@ -2,6 +2,7 @@
 --resume, tampered checkpoints, image folders, earlier runs kept, divergence, class names, the copy rule."""
 import difflib
 import io
+import os
 import re
 import signal
 import subprocess
@@ -363,3 +364,11 @@ def test_a_folder_with_train_and_val_as_the_real_hymenoptera_data_trains(run_les
     r = train(run_lesson, *fruit, "--epochs", "1")
     assert r.lines("test set: ") == [f"test set: {root / 'val'} (there is no test/ folder)"]
     assert r.number("测试数据集的长度为") == 6 and r.number("训练数据集的长度为") == 12
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="these file systems store names as text, not bytes")
+def test_a_class_folder_named_in_latin1_bytes_is_trained_and_shown_with_replacement_characters(run_lesson, tmp_path):
+    flags = image_folder(tmp_path / "goats", {os.fsdecode(b"ch\xe8vre"): (200, 200, 200), "cat": (20, 20, 20)})
+    r = train(run_lesson, *flags, "--epochs", "1")
+    assert re.search(r"ch\W?vre\s+\d\.\d{4}", r.out)  # the per-class report names it
+    assert "per_class_accuracy/ch_vre" in events(r.runs[-1]).tags("scalars")  # TensorBoard's tags keep [\w./-]

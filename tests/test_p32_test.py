@@ -342,3 +342,12 @@ def test_the_table_aligns_wide_characters(run_lesson, tmp_path):
     assert len({columns(line, label) for line, label in zip(table, ["prediction", *rows.values()])}) == 1, table
     assert len({columns(line, line.split("  ")[-1]) for line in table}) == 1, table
     assert console.width("小猫咪.png") == 10 and console.width("e\u0301") == 1  # an accent takes no column
+
+
+def test_a_file_name_that_is_not_utf8_is_predicted_and_shown_with_replacement_characters(run_lesson, ckpt, tmp_path):
+    """A photo from an old Windows zip or a camera: Latin-1 bytes in its name (issue: UnicodeEncodeError in TensorBoard)."""
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("these file systems store names as text, not bytes")
+    photo = red_png(tmp_path, os.fsdecode(b"caf\xe9_\xff.png"))
+    r, rows = predict(run_lesson, photo, "--checkpoint", ckpt)
+    assert list(rows) == ["caf\ufffd_\ufffd.png"] and len(events(r.runs[-1]).tags("images")) >= 1
