@@ -166,6 +166,11 @@ def logged(log_dir, tag, first, last):
     logging.getLogger("tensorboard").setLevel(logging.ERROR)  # its notes on those purges are not for learners
     (events := EventAccumulator(str(log_dir), size_guidance={"scalars": 0})).Reload()
     found = events.Scalars(tag) if tag in events.Tags()["scalars"] else []
+    # TensorBoard reads a run's event files in name order, which begins with the second each was made: the resumed
+    # writer's file must sort after the interrupted run's, or its purge is read first and hides nothing
+    made = [int(part) for f in Path(log_dir).glob("events.out.tfevents.*") if (part := f.name.split(".")[3]).isdigit()]
+    while time.time() < max(made, default=0) + 1:
+        time.sleep(0.05)
     return {e.step: e.value for e in found if first <= e.step <= last}
 
 
