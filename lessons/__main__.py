@@ -20,7 +20,7 @@ from pathlib import Path
 # lessons/ there already, and `python -m lessons` (run from the repo root) needs it too.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kit import console, flags, i18n  # noqa: E402  (no torch: the list and the tour start at once)
+from kit import console, flags  # noqa: E402  (no torch: the list and the tour start at once)
 from cli import tour  # noqa: E402
 from cli.catalog import LESSONS  # noqa: E402
 from kit.i18n import _  # noqa: E402
@@ -32,7 +32,7 @@ def list_lessons(lessons=LESSONS, lessons_dir=tour.LESSONS_DIR, out=None):
     for lesson in lessons:
         missing = "" if (lessons_dir / lesson.script).is_file() else "   " + _("(not written yet)")
         pad = " " * (heading_w - console.width(lesson.heading))
-        print(f"{lesson.p:<4} {lesson.heading}{pad}  {_(lesson.title)}", file=out)  # translated: tools/i18n.py reads lessons.tsv
+        print(f"{lesson.p:<4} {lesson.heading}{pad}  {_(lesson.title)}", file=out)  # in the catalog (tools/i18n.py)
         print(f"     lessons/{lesson.script}{missing}", file=out)
         print(f"     {_(lesson.shows)}", file=out)
     print("\n" + _("Run one:   python -m lessons run 18 -- --quick      (its flags after --; add --help to see them)"),
@@ -78,18 +78,12 @@ def run_command(args, lessons=LESSONS, lessons_dir=tour.LESSONS_DIR):
     return 0
 
 
-def add_lang(p):
-    """--lang, as every lesson takes it: kit.i18n has read it from the command line already."""
-    p.add_argument("--lang", choices=i18n.LANGUAGES,
-                   help=_("the language of the messages: zh (中文) or en (default: the system's)"))
-
-
 def parser():
     p = argparse.ArgumentParser(prog="python -m lessons", description=_(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_lang(p)
+    flags.add_lang(p)
     sub = p.add_subparsers(dest="command", metavar="{list,tour,run}")
-    add_lang(sub.add_parser("list", help=_("list every lesson (the default)")))
+    flags.add_lang(sub.add_parser("list", help=_("list every lesson (the default)")))
 
     t = sub.add_parser("tour", help=_("run every lesson in course order and summarise"))
     t.add_argument("--quick", action="store_true", help=_("each lesson's smoke run (seconds each); the tour's point"))
@@ -109,10 +103,10 @@ def parser():
                    help=_("seconds before a lesson counts as hung and is stopped (default: 180 with --quick, "
                           "else none)"))
     t.add_argument("--verbose", "-v", action="store_true", help=_("show every lesson's output, not only failures'"))
-    add_lang(t)
+    flags.add_lang(t)
 
     r = sub.add_parser("run", help=_("run one lesson by number (27, P27) or script name, with its own flags"))
-    add_lang(r)
+    flags.add_lang(r)
     r.add_argument("lesson", help=_("27, P27, or a script name such as p23_nn_loss_network"))
     r.add_argument("args", nargs=argparse.REMAINDER, help=_("the lesson's own flags, after --"))
     return p

@@ -47,9 +47,14 @@ def parser(doc, *, data=True, batch_size=64, steps=None, device=True, seed=True,
         p.add_argument("--seed", type=seed_number, default=0, help=_("random seed (default: 0)"))
     if quick:
         p.add_argument("--quick", action="store_true", help=_("smoke run: a few batches on little data, in seconds"))
-    p.add_argument("--lang", choices=i18n.LANGUAGES,  # kit.i18n reads it before anything is printed
-                   help=_("the language of the messages: zh (中文) or en (default: the system's)"))
+    add_lang(p)
     return p
+
+
+def add_lang(p):
+    """--lang, which every lesson and `python -m lessons` take: kit.i18n reads it before anything is printed."""
+    p.add_argument("--lang", choices=i18n.LANGUAGES,
+                   help=_("the language of the messages: zh (中文) or en (default: the system's)"))
 
 
 def add_image(p):
