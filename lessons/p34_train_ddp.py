@@ -1,7 +1,8 @@
 """P34 (bonus, beyond the course) 多进程/多机训练 — Bonus: Tudui on several processes or machines (DDP)
 
     python lessons/p34_train_ddp.py --quick                                  # one process, no torchrun
-    torchrun --nproc_per_node=2 lessons/p34_train_ddp.py --quick             # 2 processes, this machine
+    python lessons/p34_train_ddp.py --nproc-per-node 2 --quick               # 2 processes: torchrun's launcher
+    torchrun --nproc_per_node=2 lessons/p34_train_ddp.py --quick             # the same, with the torchrun command
     torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=NODE0:29500 --rdzv-id=tudui \\
         lessons/p34_train_ddp.py --dataset cifar10                           # the same on each of two machines
     tensorboard --logdir logs/p34_train_ddp                                  # then open http://localhost:6006
@@ -11,14 +12,14 @@ several on a CPU (gloo); each trains its share of every batch, and backward() av
 --batch-size is the GLOBAL batch, so 1, 2 or 8 processes train the same model. Only rank 0 prints, logs
 and saves; its checkpoints (checkpoints/p34_train_ddp/best.pth, final.pth) load in p32_test.py.
 TensorBoard SCALARS: train_loss (every 100 steps, the mean over processes), learning_rate, test_loss, test_accuracy.
-A process that hangs or dies ends the run (after --timeout seconds) with one line; a nan loss at once.
-On Windows use `python -m torch.distributed.run` for torchrun; on one 2-core CPU two processes are not
-faster than one. Differences from the course's train.py: DDP with its sampler (which also shuffles).
+A process that hangs or dies ends the run (after --timeout seconds) with one line, a nan loss at once;
+with --nproc-per-node our line comes last (the torchrun command prints its own report after it). On
+Windows use `python -m torch.distributed.run` for torchrun; on one 2-core CPU two processes are not faster
+than one. Differences from the course's train.py: DDP with its sampler (which also shuffles).
 """
 import atexit
 import contextlib
 import datetime
-import json
 import math
 import os
 import signal
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 # kit before torch: a Ctrl-C while torch loads is then one line
-from kit import board, checkpoint, console, datasets, errors, flags, locks
+from kit import board, checkpoint, console, datasets, errors, flags, launcher, locks
 from kit.i18n import N_, _
 
 import torch
@@ -45,6 +46,7 @@ from model import Tudui
 
 # --timeout: a few days at most (torch's timedelta overflows on a huge number of seconds)
 TIMEOUT = flags.number_type(float, lambda v: 0 < v <= 3 * 86400, N_("must be more than 0 and at most 259200 (3 days)"))
+NPROC = flags.number_type(int, lambda v: 1 <= v <= 64, N_("must be from 1 to 64"))
 
 
 class Diverged(errors.LessonError):
@@ -54,7 +56,7 @@ class Diverged(errors.LessonError):
 def setup(args):
     """(rank, world_size, device). Under torchrun: join the process group; alone: rank 0 of 1."""
     device = args.device  # flags.parse: auto picks CUDA, then Apple MPS, then the CPU
-    if "WORLD_SIZE" not in os.environ:  # plain `python lessons/p34_train_ddp.py`
+    if "WORLD_SIZE" not in os.environ:  # plain `python lessons/p34_train_ddp.py` (without --nproc-per-node)
         return 0, 1, device
     # torchrun tells each process who it is in environment variables, and rank 0's address in MASTER_ADDR/PORT
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -93,17 +95,18 @@ def not_joined(error, rank, world_size, timeout):
 
 
 def peer_trouble(error, rank, args):
-    """One line for a collective that failed because another process is stuck or gone; None otherwise."""
+    """(one line, whether this process saw the cause) for a collective that failed because another process is
+    stuck or gone; None otherwise."""
     text = str(error).lower() if dist.is_initialized() else ""
     if "timed out" in text or "timeout" in text:
         # torchrun would end a stuck process only 30 s after this one ends (it waits that long for its SIGTERM,
         # which a stuck process never acts on): the processes on this machine are ended here, after this line
         atexit.register(end_processes, args.neighbours)
         return _("rank {rank}: no answer from the other processes for {timeout:g} s (--timeout): one is stuck, "
-                 "so the run ends").format(rank=rank, timeout=args.timeout) + kept(args)
+                 "so the run ends").format(rank=rank, timeout=args.timeout) + kept(args), True
     if any(s in text for s in ("connection closed", "connection reset", "broken pipe")):
         return _("rank {rank}: another process ended (killed? its own output or torchrun's report says how), so "
-                 "this one stops too").format(rank=rank) + kept(args)
+                 "this one stops too").format(rank=rank) + kept(args), False
 
 
 def kept(args):
@@ -121,13 +124,6 @@ def end_processes(pids, grace=1.0):
         time.sleep(grace if sig == signal.SIGTERM else 0)
 
 
-def tell_torchrun(line):
-    """torchrun's report of a failed run then shows this line for this process (not a link to its docs)."""
-    if os.environ.get("TORCHELASTIC_ERROR_FILE"):  # set by torchrun for each process
-        with contextlib.suppress(OSError), open(os.environ["TORCHELASTIC_ERROR_FILE"], "w") as f:
-            json.dump({"message": {"message": line, "extraInfo": {"timestamp": str(int(time.time()))}}}, f)
-
-
 def main(argv=None):
     p = flags.parser(__doc__, batch_size=64)
     p.add_argument("--epochs", type=flags.positive_int, default=10, help=_("epochs (default: 10)"))
@@ -135,28 +131,35 @@ def main(argv=None):
                    help=_("SGD learning rate (default: 0.01, as the course)"))
     p.add_argument("--max-steps", type=flags.positive_int, default=None,
                    help=_("stop each epoch after this many global batches (smoke tests; default: the whole epoch)"))
+    p.add_argument("--nproc-per-node", type=NPROC,
+                   help=_("start this many processes on this machine, as `torchrun --standalone --nproc-per-node N` "
+                          "does (default: one process, or torchrun's)"))
     p.add_argument("--timeout", type=TIMEOUT, default=120,
                    help=_("seconds a process waits for the others before the run ends with one line (default: 120)"))
     p.add_argument("--checkpoint-dir", type=Path, default=flags.CHECKPOINT_DIR / "p34_train_ddp",
                    help=_("where best.pth and final.pth go (default: checkpoints/p34_train_ddp)"))
     args = flags.parse(p, argv)  # the same seed in every process; args.device is a torch.device
     args.epochs = min(args.epochs, 2) if args.quick else args.epochs
+    if args.nproc_per_node and not launcher.started_by_torchrun():  # each process it starts runs this same command
+        return launcher.run(__file__, args.nproc_per_node, sys.argv[1:] if argv is None else argv)
     rank, world_size, device = setup(args)
     try:
         train(args, rank, world_size, device)
     except (errors.LessonError, RuntimeError) as e:
         if isinstance(e, Diverged) and rank != 0:
             sys.exit(1)  # the same line as rank 0's: not once per process
-        line = str(e) if isinstance(e, errors.LessonError) else peer_trouble(e, rank, args)
+        line, own = (str(e), True) if isinstance(e, errors.LessonError) else peer_trouble(e, rank, args) or (None, 0)
         if line is None:  # not ours to explain (out of memory: console.run's line; a bug: its traceback)
             raise
-        tell_torchrun(line)
+        launcher.tell(line, own, kept(args))
         raise e if isinstance(e, errors.LessonError) else errors.LessonError(line) from None
     except KeyboardInterrupt as e:  # under torchrun, a SIGTERM comes from torchrun: another process ended
         if "TORCHELASTIC_RUN_ID" in os.environ and getattr(e, "signum", None) == signal.SIGTERM:
             e.detail = _("rank {rank}: torchrun stops every process when one of them ends").format(
                 rank=rank) + kept(args)
-            tell_torchrun(e.detail)
+            launcher.tell(e.detail, own=False, kept=kept(args))
+        elif rank == 0 and kept(args):  # Ctrl-C: what is kept, as in P27
+            e.detail = kept(args).removeprefix("; ")
         raise
     finally:
         if dist.is_initialized():

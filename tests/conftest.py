@@ -12,13 +12,21 @@
 pytest.ini puts lessons/ on the path, so tests import the lessons and their helpers as the lessons
 themselves do: `import p27_train`, `from kit import checkpoint`.
 """
+import atexit
 import contextlib
 import importlib
 import io
+import json
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,13 +97,66 @@ class LessonRunner:
         return result
 
     def process(self, name, *flags, env=None, cwd=None, timeout=300, logdir=True, **kw):
-        """A real `python lessons/<name>.py ...` (no --quick or --dataset added): what a learner sees in a shell."""
-        cmd = [sys.executable, str(REPO / "lessons" / f"{name}.py"), *flags]
-        if logdir:
-            cmd += ["--logdir", str(self.logdir)]
-        proc = subprocess.run(cmd, cwd=cwd or self.tmp, env=dict(CHILD_ENV, **(env or {})), capture_output=True,
-                              text=True, encoding="utf-8", errors="replace", timeout=timeout, **kw)
-        return Result(proc.returncode, proc.stdout, proc.stderr, self.runs(name))
+        """A real `python lessons/<name>.py ...` (no --quick or --dataset added): what a learner sees in a shell.
+        Forked by tests/forkserver.py, unless `env` changes what only a new interpreter reads (FORK_UNSAFE) or
+        `kw` asks subprocess.run for more (preexec_fn)."""
+        cmd = [sys.executable, str(REPO / "lessons" / f"{name}.py"), *flags] + ["--logdir", str(self.logdir)] * logdir
+        env, cwd = dict(CHILD_ENV, **(env or {})), cwd or self.tmp
+        if kw or any(FORK_UNSAFE.match(k) and env.get(k) != CHILD_ENV.get(k) for k in {*env, *CHILD_ENV}):
+            proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, timeout=timeout, **kw)
+            code, out, err = proc.returncode, proc.stdout, proc.stderr
+        else:
+            code, out, err = ForkServer.run(cmd[1:], cwd, env, timeout)
+        text = [b.decode("utf-8", "replace") for b in (out, err)]
+        return Result(code, *text, self.runs(name))
+
+
+# what Python or torch read once, at start-up: a forked child would keep the server's
+FORK_UNSAFE = re.compile(r"PYTHON|LANG$|LC_|OMP_|MKL_|CUDA_|TORCH_")
+
+
+class ForkServer:
+    """tests/forkserver.py (see its docstring), started at the first run_lesson.process of the session."""
+    proc = path = None
+
+    @classmethod
+    def run(cls, argv, cwd, env, timeout):
+        """(exit code, stdout bytes, stderr bytes) of `python *argv` forked by the server."""
+        if cls.proc is None:
+            folder = tempfile.mkdtemp()
+            cls.path = os.path.join(folder, "fork.sock")
+            cls.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "forkserver.py"), cls.path],
+                                        env=CHILD_ENV, start_new_session=True)
+            atexit.register(shutil.rmtree, folder, True)
+            atexit.register(cls.proc.kill)
+        while not os.path.exists(cls.path):  # its imports take a few seconds, once
+            assert cls.proc.poll() is None, "tests/forkserver.py did not start"
+            time.sleep(0.05)
+        (out, out_w), (err, err_w), null = os.pipe(), os.pipe(), os.open(os.devnull, os.O_RDONLY)
+        body = json.dumps({"argv": argv, "env": env, "cwd": str(cwd)}).encode()
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.connect(cls.path)
+            socket.send_fds(conn, [b"%08d" % len(body)], [null, out_w, err_w])
+            conn.sendall(body)
+            for fd in (null, out_w, err_w):
+                os.close(fd)
+            reply = conn.makefile()
+            pid, read = int(reply.readline()), {}
+            readers = [threading.Thread(target=lambda fd=fd: read.update({fd: b"".join(iter(
+                lambda: os.read(fd, 65536), b""))})) for fd in (out, err)]
+            for t in readers:
+                t.start()
+            conn.settimeout(timeout)
+            try:
+                code = int(reply.readline())
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(argv, timeout) from None
+            for t in readers:
+                t.join()
+        os.close(out)
+        os.close(err)
+        return code, read[out], read[err]
 
 
 @pytest.fixture

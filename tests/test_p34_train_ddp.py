@@ -1,6 +1,5 @@
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -83,12 +82,13 @@ def rank_pid(parent, rank):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds torchrun's processes in /proc")
 @pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
-def test_a_killed_or_stuck_process_ends_the_run_with_our_line(tmp_path, sig):
-    """Under torchrun, rank 1 killed or stopped (a hang) once best.pth is saved: rank 0 says so in one line, which
-    torchrun's report repeats; best.pth stays; a stuck process is ended at once, not after torchrun's 30 s."""
+def test_a_killed_or_stuck_process_ends_the_run_with_our_line_last(tmp_path, sig):
+    """--nproc-per-node 2 (torchrun's launcher), rank 1 killed or stopped (a hang) once best.pth is saved: our
+    line comes last and says what kept; best.pth stays; a stuck process is ended at once, not after 30 s."""
     ck, timeout = tmp_path / "ck", "3" if sig == "SIGSTOP" else "60"  # 60: a slow start is no failure here
-    run = subprocess.Popen(torchrun(tmp_path, "--quick", "--dataset", "synthetic", "--timeout", timeout,
-                                    "--checkpoint-dir", str(ck)),
+    run = subprocess.Popen([sys.executable, str(REPO / "lessons" / "p34_train_ddp.py"), "--nproc-per-node", "2",
+                            "--quick", "--dataset", "synthetic", "--timeout", timeout, "--checkpoint-dir", str(ck),
+                            "--logdir", str(tmp_path / "logs")],
                            env={**CHILD_ENV, **OFFLINE}, cwd=tmp_path, text=True, stderr=subprocess.PIPE)
     victim = None
     try:
@@ -105,13 +105,14 @@ def test_a_killed_or_stuck_process_ends_the_run_with_our_line(tmp_path, sig):
         if victim:
             with contextlib.suppress(OSError):
                 os.kill(victim, signal.SIGKILL)
-    ours = [line for line in err.splitlines() if re.match(r"(error|interrupted \(SIGTERM\)): rank 0: ", line)]
-    assert run.returncode == 1 and len(ours) == 1 and "Exception ignored" not in err, err
-    assert ours[0].endswith(f"; best.pth (epoch 1) is kept in {ck}")
-    assert "traceback : " + ours[0].split(": ", 1)[1] in err.split("ChildFailedError")[-1]  # in torchrun's report
+    last = err.splitlines()[-1]
+    assert run.returncode == 1 and "Traceback" not in err and "Exception ignored" not in err, err
+    assert last.endswith(f"; best.pth (epoch 1) is kept in {ck}"), err
     assert checkpoint.load(ck / "best.pth")["epoch"] == 1 and not (ck / "final.pth").exists()
-    if sig == "SIGSTOP":  # torchrun alone waits 30 s after its SIGTERM (which a stopped process never acts on)
-        assert "no answer from the other processes for 3 s (--timeout)" in ours[0] and waited < 15
+    if sig == "SIGKILL":  # rank 0 says another process ended; the launcher, last, which one and how
+        assert last.startswith("error: rank 1 was ended by SIGKILL from outside the lesson, so the run stopped")
+    else:  # torchrun alone waits 30 s after its SIGTERM (which a stopped process never acts on)
+        assert last.startswith("error: rank 0: no answer from the other processes for 3 s (--timeout)") and waited < 15
 
 
 def test_one_line_errors_save_nothing(run_lesson, tmp_path):
@@ -158,3 +159,33 @@ def test_its_loaders_keep_their_worker_processes(run_lesson, monkeypatch, tmp_pa
     monkeypatch.setattr(p34_train_ddp, "DataLoader", lambda dataset, **options: made.append(options) or [])
     run_lesson("p34_train_ddp", "--num-workers", "2", "--device", "cpu", "--checkpoint-dir", str(tmp_path / "ck"))
     assert [(o["num_workers"], o["persistent_workers"], o["pin_memory"]) for o in made] == [(2, True, False)] * 2
+
+
+def test_the_launchers_line_names_the_cause(tmp_path, monkeypatch):
+    """launcher.cause reads what each process told (the error files torchrun's report reads too): a process's own
+    error first, else the process a signal ended, with what rank 0 kept; Ctrl-C to the launcher is one line."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
+    from kit import launcher
+
+    def failure(rank, exitcode, line=None, own=True):
+        path = tmp_path / f"{rank}-{exitcode}.json"
+        if line:
+            monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(path))
+            launcher.tell(line, own, kept="; best.pth (epoch 2) is kept in ck")
+        return ProcessFailure(local_rank=rank, pid=100 + rank, exitcode=exitcode, error_file=str(path))
+
+    peer = failure(0, 1, "rank 0: another process ended", own=False)
+    assert launcher.cause({0: peer, 1: failure(1, -9)}) == \
+        "rank 1 was ended by SIGKILL from outside the lesson, so the run stopped; best.pth (epoch 2) is kept in ck"
+    assert launcher.cause({0: failure(0, 1, "rank 0: one is stuck"), 1: failure(1, -9)}) == "rank 0: one is stuck"
+    assert launcher.cause({0: peer}) == "rank 0: another process ended"
+    assert launcher.cause({1: failure(1, 3)}) == "rank 1 ended with exit code 3; its output above says why"
+
+    def interrupted(args):
+        raise SignalException("got SIGTERM", sigval=signal.SIGTERM)
+
+    monkeypatch.setattr("torch.distributed.run.run", interrupted)
+    with pytest.raises(KeyboardInterrupt) as e:
+        launcher.run("p34_train_ddp.py", 2, [])
+    assert (e.value.signum, e.value.detail) == (signal.SIGTERM, "every process has stopped")
