@@ -4,18 +4,21 @@ every time (about 40 processes: 3 minutes of the suite on 2 cores).
 
 Each child is a real process (its own pid, signals, exit code, stdin, stdout and stderr) that runs the script as
 `__main__` with the test's argv, environment and folder, and sets up what Python sets up at start-up (sys.path[0],
-stdio) as `python script.py` does. What only a new interpreter can honour (another locale, PYTHONIOENCODING,
-thread counts) makes conftest start a plain `python` instead: see conftest.FORK_UNSAFE.
+stdio, PYTHONIOENCODING, the locale, OMP_NUM_THREADS) as `python script.py` does. What only a new interpreter can
+honour (another PYTHONPATH, a locale that is not UTF-8) makes conftest start a plain `python`: see conftest.popen.
 
-    python tests/forkserver.py SOCKET    # conftest starts it; a request: JSON {argv, env, cwd}, fds 0, 1, 2
+    python tests/forkserver.py SOCKET    # conftest starts it; a request: JSON {argv, env, cwd, new_session}, fds 0-2
 """
+import contextlib
 import json
+import locale
 import os
 import runpy
 import signal
 import socket
 import sys
 import threading
+import types
 
 import torch  # noqa: F401  (what every lesson imports first: the reason this server exists)
 import torchvision  # noqa: F401
@@ -23,9 +26,12 @@ from torch.utils.tensorboard import SummaryWriter  # noqa: F401
 
 
 def child(request, fds):
-    """In the new process: become `python argv[0] argv[1:]`, run it, exit as Python would."""
+    """In the new process: become `python argv...` (a script or -c CODE), run it, exit as Python would."""
+    if request["new_session"]:
+        os.setsid()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
+    for fd in set(fds) - {0, 1, 2}:
         os.close(fd)
     os.chdir(request["cwd"])
     os.environ.clear()
@@ -33,21 +39,29 @@ def child(request, fds):
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # what Python and torch read from the environment as they start
+    with contextlib.suppress(locale.Error):
+        locale.setlocale(locale.LC_CTYPE, "")
+    if os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    encoding, _, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
-    for fd, name in enumerate(("stdin", "stdout", "stderr")):  # as Python's own start-up makes them
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
         stream = getattr(sys, "__" + name + "__")
-        new = open(fd, "r" if fd == 0 else "w", buffering=-1 if fd == 0 or not unbuffered else 1, closefd=False,
-                   encoding=stream.encoding, errors=stream.errors, **({} if fd == 0 else {"newline": "\n"}))
-        if fd == 2 or (fd == 1 and os.isatty(1)):
-            new.reconfigure(line_buffering=True)
-        if fd and unbuffered:
-            new.reconfigure(write_through=True)
+        new = open(fd, "w" if fd else "r", closefd=False, encoding=encoding or stream.encoding,
+                   errors=(errors or stream.errors) if fd < 2 else "backslashreplace", **({"newline": "\n"} if fd else {}))
+        new.reconfigure(line_buffering=fd == 2 or (fd == 1 and os.isatty(1)), write_through=bool(fd) and unbuffered)
         setattr(sys, name, new)
         setattr(sys, "__" + name + "__", new)
-    sys.argv = list(request["argv"])
-    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+    argv = request["argv"]
     try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
+        if argv[0] == "-c":
+            sys.argv, sys.path[0] = ["-c", *argv[2:]], ""
+            main = sys.modules["__main__"] = types.ModuleType("__main__")
+            exec(compile(argv[1], "<string>", "exec"), main.__dict__)
+        else:
+            sys.argv, sys.path[0] = list(argv), os.path.dirname(os.path.abspath(argv[0]))
+            runpy.run_path(argv[0], run_name="__main__")
     except SystemExit:
         raise
     except BaseException as e:  # uncaught: what the interpreter does with it
@@ -89,7 +103,7 @@ def serve(path):
             server.close()
             conn.close()
             child(request, fds)  # never returns
-        for fd in fds:
+        for fd in set(fds):
             os.close(fd)
         conn.sendall(f"{pid}\n".encode())  # then its exit code, when it ends
         threading.Thread(target=reap, args=(pid, conn), daemon=True).start()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import CHILD_ENV, REPO
+from conftest import CHILD_ENV, REPO, popen
 
 from kit import i18n
 
@@ -38,8 +38,10 @@ def test_the_language_is_chosen_in_one_place(argv, environ, expected):
 
 def lesson(*flags, lang_env):
     env = {k: v for k, v in CHILD_ENV.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LESSONS_LANG")}
-    return subprocess.run([sys.executable, str(REPO / "lessons" / "p18_nn_conv2d.py"), *flags],
-                          env=dict(env, LANG=lang_env), capture_output=True, text=True, encoding="utf-8", timeout=120)
+    proc = popen([sys.executable, str(REPO / "lessons" / "p18_nn_conv2d.py"), *flags], env=dict(env, LANG=lang_env),
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.mark.parametrize("flag, lang_env, chinese", [("--lang=en", "zh_CN.UTF-8", False), ("--lang=zh", "C.UTF-8", True),

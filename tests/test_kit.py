@@ -18,7 +18,7 @@ import pytest
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from conftest import CHILD_ENV, REPO, one_line_error
+from conftest import CHILD_ENV, REPO, one_line_error, popen
 from kit import board, console, errors, flags, i18n
 from cli.catalog import LESSONS
 
@@ -58,8 +58,8 @@ console.run(main)
 def python(script, *argv, until=None, sigs=(), leave=False, env=CHILD_ENV, **kw):
     """A real process running `script`: once it printed the line `until`, it gets `sigs`, or its reader leaves (as
     `| head -1` does) and a line on its stdin. Returns SimpleNamespace(code, out, err), as one_line_error reads it."""
-    proc = subprocess.Popen([sys.executable, "-c", script, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, **kw)
+    proc = popen([sys.executable, "-c", script, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, env=env, **kw)
     assert until is None or proc.stdout.readline() == until
     for sig in sigs:
         proc.send_signal(sig)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import CHILD_ENV, REPO, events
+from conftest import CHILD_ENV, REPO, events, popen
 
 
 @pytest.fixture
@@ -67,8 +67,8 @@ def test_the_default_run_shows_a_progress_bar_on_a_terminal_within_20_seconds(tm
     import time
 
     main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, str(REPO / "lessons" / "p24_nn_optim.py"), "--logdir", str(tmp_path)],
-                            stdin=child, stdout=child, stderr=child, env=CHILD_ENV, close_fds=True)
+    proc = popen([sys.executable, str(REPO / "lessons" / "p24_nn_optim.py"), "--logdir", str(tmp_path)],
+                 stdin=child, stdout=child, stderr=child, env=CHILD_ENV, close_fds=True)
     os.close(child)
     seen, start = b"", time.monotonic()
     try:

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import CHILD_ENV, REPO, LessonRunner, events, one_line_error
+from conftest import CHILD_ENV, REPO, LessonRunner, events, one_line_error, popen
 from kit import checkpoint, console, errors, locks, reports
 from kit.progress import Progress
 from kit import synthetic
@@ -135,14 +135,14 @@ def test_ctrl_c_says_truly_what_is_saved(run_lesson, fruit, monkeypatch, where, 
     assert console.interrupted_line(e.value).startswith("interrupted: " + said)
 
 
-def child(run_lesson, patch, *flags, **popen):
+def child(run_lesson, patch, *flags, **options):
     """`python lessons/p27_train.py FLAGS` as a process of its own, `patch` run first; returned once the patch has
     touched the file named by $MARKER."""
     marker, lesson = run_lesson.tmp / "marker", REPO / "lessons" / "p27_train.py"
     code = f"import os, runpy, time\n{patch}\nrunpy.run_path({str(lesson)!r}, run_name='__main__')"
-    proc = subprocess.Popen([sys.executable, "-c", code, *flags, "--logdir", str(run_lesson.logdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(CHILD_ENV, MARKER=str(marker)),
-                            text=True, encoding="utf-8", errors="replace", **popen)
+    proc = popen([sys.executable, "-c", code, *flags, "--logdir", str(run_lesson.logdir)],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(CHILD_ENV, MARKER=str(marker)),
+                 text=True, encoding="utf-8", errors="replace", **options)
     deadline = time.monotonic() + 180
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1]

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import p34_train_ddp
-from conftest import CHILD_ENV, REPO, events, one_line_error
+from conftest import CHILD_ENV, REPO, events, one_line_error, popen
 from kit import checkpoint, flags, locks
 from kit.errors import LessonError
 
@@ -86,10 +86,9 @@ def test_a_killed_or_stuck_process_ends_the_run_with_our_line_last(tmp_path, sig
     """--nproc-per-node 2 (torchrun's launcher), rank 1 killed or stopped (a hang) once best.pth is saved: our
     line comes last and says what kept; best.pth stays; a stuck process is ended at once, not after 30 s."""
     ck, timeout = tmp_path / "ck", "3" if sig == "SIGSTOP" else "60"  # 60: a slow start is no failure here
-    run = subprocess.Popen([sys.executable, str(REPO / "lessons" / "p34_train_ddp.py"), "--nproc-per-node", "2",
-                            "--quick", "--dataset", "synthetic", "--timeout", timeout, "--checkpoint-dir", str(ck),
-                            "--logdir", str(tmp_path / "logs")],
-                           env={**CHILD_ENV, **OFFLINE}, cwd=tmp_path, text=True, stderr=subprocess.PIPE)
+    run = popen([sys.executable, str(REPO / "lessons" / "p34_train_ddp.py"), "--nproc-per-node", "2", "--quick",
+                 "--dataset", "synthetic", "--timeout", timeout, "--checkpoint-dir", str(ck), "--logdir",
+                 str(tmp_path / "logs")], env={**CHILD_ENV, **OFFLINE}, cwd=tmp_path, text=True, stderr=subprocess.PIPE)
     victim = None
     try:
         while not (ck / "best.pth").exists() and run.poll() is None:  # epoch 1 is saved: stop rank 1 in epoch 2
