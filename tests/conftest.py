@@ -12,33 +12,21 @@
 pytest.ini puts lessons/ on the path, so tests import the lessons and their helpers as the lessons
 themselves do: `import p27_train`, `from kit import checkpoint`.
 """
-import atexit
 import contextlib
 import importlib
 import io
-import json
 import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
 # the suite reads the English output on any system; tests/test_i18n.py checks the languages themselves
 os.environ["LESSONS_LANG"] = "en"
-# for Python processes a test starts itself (`python -c ...`), the same path as pytest.ini's
-PATH = os.environ.get("PYTHONPATH", "")
-CHILD_ENV = dict(os.environ, PYTHONPATH=PATH if PATH.startswith(str(REPO / "lessons")) else
-                 os.pathsep.join([str(REPO / "lessons"), PATH]))
+from forkserver import CHILD_ENV, REPO, Forked, popen  # noqa: E402, F401  (tests import them from here)
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
@@ -108,113 +96,6 @@ class LessonRunner:
         finally:
             proc.kill()
         return Result(proc.returncode, out, err, self.runs(name))
-
-
-def popen(args, **kw):
-    """subprocess.Popen(args, **kw); a `python ...` is forked by tests/forkserver.py, with torch imported already,
-    unless what it is given needs a new interpreter: another PYTHONPATH, a locale that is not UTF-8, preexec_fn."""
-    env = kw.get("env") or os.environ
-    fresh = {k for k in {*env, *CHILD_ENV} if env.get(k) != CHILD_ENV.get(k)
-             and (re.match(r"PYTHON(?!IOENCODING|UNBUFFERED)|CUDA_|TORCH_|MKL_", k)
-                  or re.match(r"LANG$|LC_", k) and env.get(k) and not re.search(r"utf-?8", env[k], re.I))}
-    if args[0] != sys.executable or args[1] == "-m" or fresh or set(kw) - Forked.TAKES:
-        return subprocess.Popen(args, **kw)
-    return Forked(args, **kw)
-
-
-class Forked:
-    """The part of subprocess.Popen the suite uses, for a process tests/forkserver.py forked: pid, returncode,
-    poll(), wait(), send_signal(), kill(), communicate(), and stdin/stdout/stderr as PIPE, DEVNULL, STDOUT or files."""
-    TAKES = {"stdin", "stdout", "stderr", "env", "cwd", "text", "encoding", "errors", "start_new_session", "close_fds"}
-    server, socket_path = None, os.environ.get("FORKSERVER")  # set: the server of the pytest that started us
-
-    def __init__(self, args, stdin=None, stdout=None, stderr=None, env=None, cwd=None, text=False, encoding=None,
-                 errors=None, start_new_session=False, close_fds=True):
-        self.args, self.returncode, self.ended = args, None, threading.Event()
-        fds, theirs, pipes = [], [], {}
-        for i, spec in enumerate((stdin, stdout, stderr)):
-            if spec in (subprocess.PIPE, subprocess.DEVNULL):
-                r, w = os.pipe() if spec == subprocess.PIPE else (os.open(os.devnull, os.O_RDWR),) * 2
-                fds.append(r if i == 0 else w)
-                theirs.append(fds[-1])
-                if spec == subprocess.PIPE:
-                    pipes[i] = w if i == 0 else r
-            else:
-                fds.append(fds[1] if spec == subprocess.STDOUT else i if spec is None else
-                           spec if isinstance(spec, int) else spec.fileno())
-        wrap = {"encoding": encoding or "utf-8", "errors": errors or "strict"} if text or encoding or errors else {}
-        self.stdin, self.stdout, self.stderr = (
-            None if i not in pipes else open(pipes[i], "w" if i == 0 else "r", **wrap) if wrap else
-            open(pipes[i], "wb" if i == 0 else "rb", buffering=0) for i in range(3))
-        body = json.dumps({"argv": args[1:], "env": dict(env or os.environ), "cwd": str(cwd or os.getcwd()),
-                           "new_session": start_new_session}).encode()
-        self.conn = socket.socket(socket.AF_UNIX)
-        self.conn.connect(self.start_server())
-        socket.send_fds(self.conn, [b"%08d" % len(body)], fds)
-        self.conn.sendall(body)
-        for fd in set(theirs):
-            os.close(fd)
-        reply = self.conn.makefile()
-        self.pid = int(reply.readline())
-        threading.Thread(target=self._wait_for_exit, args=(reply,), daemon=True).start()
-
-    @classmethod
-    def start_server(cls):
-        if cls.socket_path is None:
-            folder = tempfile.mkdtemp()
-            cls.socket_path = os.path.join(folder, "fork.sock")
-            cls.server = subprocess.Popen([sys.executable, str(REPO / "tests" / "forkserver.py"), cls.socket_path],
-                                          env=CHILD_ENV, start_new_session=True)
-            atexit.register(shutil.rmtree, folder, True)
-            atexit.register(cls.server.kill)
-        while not os.path.exists(cls.socket_path):  # its imports take a few seconds, once
-            assert cls.server is None or cls.server.poll() is None, "tests/forkserver.py did not start"
-            time.sleep(0.05)
-        return cls.socket_path
-
-    def _wait_for_exit(self, reply):
-        self.returncode = int(reply.readline())
-        self.conn.close()
-        self.ended.set()
-
-    def poll(self):
-        return self.returncode
-
-    def wait(self, timeout=None):
-        if not self.ended.wait(timeout):
-            raise subprocess.TimeoutExpired(self.args, timeout)
-        return self.returncode
-
-    def send_signal(self, sig):
-        if self.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, sig)
-
-    def kill(self):
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-    def communicate(self, input=None, timeout=None):
-        """As Popen.communicate: writes `input` to stdin (if PIPE), reads stdout and stderr (if PIPE), waits."""
-        if self.stdin:
-            with contextlib.suppress(BrokenPipeError):
-                if input:
-                    self.stdin.write(input)
-                self.stdin.close()
-        read = {}
-        readers = [threading.Thread(target=lambda i=i, f=f: read.update({i: f.read()}), daemon=True)
-                   for i, f in ((1, self.stdout), (2, self.stderr)) if f and not f.closed]
-        for t in readers:
-            t.start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for t in readers:
-            t.join(None if deadline is None else max(0, deadline - time.monotonic()))
-            if t.is_alive():
-                raise subprocess.TimeoutExpired(self.args, timeout)
-        self.wait(None if deadline is None else max(0, deadline - time.monotonic()))
-        return read.get(1), read.get(2)
 
 
 def pytest_collection_modifyitems(items):
