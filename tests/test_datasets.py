@@ -20,9 +20,8 @@ from PIL import Image
 from torchvision.transforms import ToTensor
 
 from conftest import CHILD_ENV, one_line_error
-from kit import datasets
+from kit import datasets, synthetic
 from kit.errors import LessonError
-from kit import synthetic
 from kit.synthetic import SyntheticCIFAR10
 from model import Tudui
 from test_p07_read_data import png_header
@@ -101,8 +100,7 @@ def test_an_archive_copied_into_data_by_hand_is_used_without_a_network(monkeypat
     assert (tmp_path / "cifar-10-batches-py" / "data_batch_1").is_file()
 
 
-HOLDER = """
-import sys, time
+HOLDER = """import sys, time
 from kit import locks
 with locks.hold(sys.argv[1], "data folder"):
     print("holding", flush=True)
@@ -127,7 +125,6 @@ def test_one_download_at_a_time_into_a_folder(monkeypatch, tmp_path, capsys):
     assert out == f"waiting for process {other.pid}, which is using the data folder {tmp_path} ...\n"
 
 
-# ---------------------------------------------------------------- --dataset folder
 def make_folder(root, splits=("train", "test"), classes=("cats", "dogs"), modes=("RGB", "RGBA", "L", "P")):
     for folder in [root / split / c for split in splits for c in classes]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -206,7 +203,6 @@ def test_links_bombs_and_names_that_are_not_utf8_in_real_lessons(run_lesson, tmp
         assert one_line_error(r).startswith(f"error: cannot read {root / 'train'} (Permission denied): ")
 
 
-# ---------------------------------------------------------------- --quick, loaders, the synthetic stand-in
 def test_synthetic_is_deterministic_cifar_shaped_with_pil_items_and_quick_is_a_fixed_subset():
     a, b = SyntheticCIFAR10(1000, seed=0), SyntheticCIFAR10(1000, seed=0, transform=lambda img: img.size)
     assert np.array_equal(a.data, b.data) and a.targets == b.targets

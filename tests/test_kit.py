@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from tensorboard.compat.tensorflow_stub.io import gfile
 from torch.utils.tensorboard import SummaryWriter
 
 from conftest import CHILD_ENV, REPO, one_line_error, popen
@@ -23,11 +24,10 @@ from kit import board, console, errors, flags, i18n
 from cli.catalog import LESSONS
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, pipes and limits")
-TINY = """
-import sys, time
+HUP_IGNORED = {"preexec_fn": lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)}  # nohup, or `cmd &` in a script
+TINY = """import sys, time
 from kit import console
 from kit.errors import LessonError
-
 def main():
     if sys.argv[1] == "error":
         raise LessonError("no such file")
@@ -36,13 +36,11 @@ def main():
     print("x\\n" * int(sys.argv[2]), end="")
 console.run(main)
 """
-LESSON = """
-import resource, signal, sys
+LESSON = """import resource, signal, sys
 import kit  # first, as in every lesson: then a Ctrl-C while torch loads is one line
 print("importing torch", flush=True)
 from kit import board, console, datasets, flags
 from torch.utils.tensorboard import SummaryWriter
-
 def main(argv=None):
     args = flags.parse(flags.parser(None), argv)
     dataset = datasets.CIFAR10(args, train=False)
@@ -69,25 +67,17 @@ def python(script, *argv, until=None, sigs=(), leave=False, env=CHILD_ENV, **kw)
     return SimpleNamespace(code=proc.returncode, out=out, err=err.decode())
 
 
-# ---------------------------------------------------------------- one line and an exit code, in a real process
-
 @POSIX
-@pytest.mark.parametrize("script, until, sig, code, line", [
-    (TINY, None, None, 1, "error: no such file"), (TINY, b"ready\n", signal.SIGINT, 130, "interrupted"),
-    (TINY, b"ready\n", signal.SIGTERM, 143, "interrupted (SIGTERM)"),
-    (TINY, b"ready\n", signal.SIGHUP, 129, "interrupted (SIGHUP)"),
-    (LESSON, b"importing torch\n", signal.SIGINT, 130, "interrupted")])  # torch takes seconds to load: in the middle
-def test_an_error_or_a_stop_signal_is_one_line_and_its_exit_code(script, until, sig, code, line):
-    r = python(script, "error" if sig is None else "wait", "0", until=until, sigs=[sig] if sig else [])
+@pytest.mark.parametrize("script, until, sigs, kw, code, line", [
+    (TINY, None, [], {}, 1, "error: no such file"), (TINY, b"ready\n", [signal.SIGINT], {}, 130, "interrupted"),
+    (TINY, b"ready\n", [signal.SIGTERM], {}, 143, "interrupted (SIGTERM)"),
+    (TINY, b"ready\n", [signal.SIGHUP], {}, 129, "interrupted (SIGHUP)"),
+    (TINY, b"ready\n", [signal.SIGHUP, signal.SIGTERM], HUP_IGNORED, 143, "interrupted (SIGTERM)"),
+    (LESSON, b"importing torch\n", [signal.SIGINT], {}, 130, "interrupted")])  # torch takes seconds to load
+def test_an_error_or_a_stop_signal_is_one_line_and_its_exit_code(script, until, sigs, kw, code, line):
+    """Also: a signal ignored at the start stays ignored (the lesson goes on, here until a SIGTERM)."""
+    r = python(script, "wait" if sigs else "error", "0", until=until, sigs=sigs, **kw)
     assert one_line_error(r, code=code) == line and r.out == b""
-
-
-@POSIX
-def test_a_signal_ignored_at_the_start_stays_ignored():
-    """nohup, or `cmd &` in a script: SIGHUP is ignored, and the lesson goes on (until a SIGTERM here)."""
-    r = python(TINY, "wait", "0", until=b"ready\n", sigs=[signal.SIGHUP, signal.SIGTERM],
-               preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
-    assert one_line_error(r, code=143) == "interrupted (SIGTERM)"
 
 
 @POSIX
@@ -128,8 +118,6 @@ def test_run_in_this_process(capsys, end, code, err):
     assert (console.width("训练 ab"), console.width("e\u0301")) == (7, 1)  # terminal columns: CJK 2, accents 0
 
 
-# ---------------------------------------------------------------- TensorBoard folders, and logs that cannot be written
-
 def test_every_run_gets_a_new_folder_even_in_the_same_second_and_racing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(time, "strftime", lambda fmt: "20250101-120000")
     start = threading.Barrier(8)
@@ -160,18 +148,14 @@ def test_a_logdir_that_is_a_file_or_unwritable_is_one_line_naming_it(tmp_path):
         assert str(e.value) == f"cannot write TensorBoard logs in {logdir}: {cause} (choose another --logdir)"
 
 
-def disk_full(*args, **kw):
-    raise OSError(errno.ENOSPC, "No space left on device")
-
-
 @pytest.mark.parametrize("then, code, err", [("add", "full", ""), ("close", "full", ""),
                                              (KeyboardInterrupt(), 130, "interrupted\n"),
                                              (errors.LessonError("bad"), "error: bad", "")])
 def test_a_full_disk_in_the_writer_thread_is_one_line_unless_the_lesson_failed_first(tmp_path, monkeypatch, capfd,
                                                                                         then, code, err):
-    from tensorboard.compat.tensorflow_stub.io import gfile
-
-    monkeypatch.setattr(gfile.LocalFileSystem, "append", disk_full)  # every event file write, in the writer's thread
+    def disk_full(*args, **kw):  # every event file write, in the writer's thread
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(gfile.LocalFileSystem, "append", disk_full)
     console.install()  # its thread hook, over pytest's
 
     def main():
@@ -189,8 +173,6 @@ def test_a_full_disk_in_the_writer_thread_is_one_line_unless_the_lesson_failed_f
            "on device) (choose another --logdir)"
     assert (e.value.code, capfd.readouterr().err) == (full if code == "full" else code, err)  # the thread: quiet
 
-
-# ---------------------------------------------------------------- flags
 
 @pytest.mark.parametrize("argv", [["--num-workers", "-1"], ["--batch-size", "0"], ["--batch-size", "2.5"],
                                   ["--batch-size", "1000000000000"], ["--seed", "-1"], ["--seed", "4294967296"],
@@ -224,8 +206,6 @@ def test_number_types_and_parse_quick_seed_device_and_only_the_flags_asked_for()
             console.run(lambda: flags.parse(p, ["--device", "cuda"]))
         assert e.value.code.startswith("error: --device cuda was asked for, but this machine has none")
 
-
-# ---------------------------------------------------------------- i18n, and every lesson
 
 @pytest.mark.parametrize("argv, env, lang", [
     (["--lang", "zh"], {}, "zh"), (["--lang=en"], {"LESSONS_LANG": "zh"}, "en"), (["--lang", "fr"], {}, "en"),

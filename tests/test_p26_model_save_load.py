@@ -13,29 +13,38 @@ from conftest import CHILD_ENV, REPO, events
 from kit import checkpoint, locks
 from kit.errors import LessonError
 from model import Tudui
+from test_checkpoint import Payload
 
 REFUSED = "refused to load {}: it asks for '{}', which is neither a tensor nor a Tudui layer on the allow-list " \
           "(nothing from the file was run)"
 
 
-def test_save_then_load_as_a_learner_runs_them(run_lesson, tmp_path):
-    folder = tmp_path / "p26"
-    save = run_lesson.process("p26_model_save", "--checkpoint-dir", str(folder))
+@pytest.mark.parametrize("saved_on", ["cpu", "cuda:0"])
+def test_save_then_load_as_a_learner_runs_them(run_lesson, tmp_path, saved_on):
+    """cuda:0: saved 'on a GPU' (every tensor tagged cuda:0, as torch.save does there), loaded on this CPU."""
+    folder, env, device = tmp_path / "p26", None, []
+    if saved_on != "cpu":  # in the saving process only, before the lesson starts; loaded with --device cpu
+        (tmp_path / "sitecustomize.py").write_text("import torch\ntorch.serialization.register_package(0, lambda s: "
+                                                   "'cuda:0' if s.device.type == 'cpu' else None, lambda s, l: None)\n")
+        env, device = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{CHILD_ENV['PYTHONPATH']}"}, ["--device", "cpu"]
+    save = run_lesson.process("p26_model_save", "--checkpoint-dir", str(folder), env=env)
     assert save.code == 0, save.err
-    sizes = {}
     for name in ("tudui_method1.pth", "tudui_method2.pth", "tudui_checkpoint.pth", "trap_tudui_method1.pth"):
-        sizes[name] = (folder / name).stat().st_size
         printed = re.search(rf"([\d.]+) KiB  {re.escape(str(folder / name))}", save.out)
-        assert printed and abs(float(printed.group(1)) * 1024 - sizes[name]) < 100, name
-    assert sizes["tudui_method1.pth"] > sizes["tudui_method2.pth"]  # method 1 adds the pickled structure
+        assert printed and abs(float(printed.group(1)) * 1024 - (folder / name).stat().st_size) < 100, name
+    # method 1 adds the pickled structure
+    assert (folder / "tudui_method1.pth").stat().st_size > (folder / "tudui_method2.pth").stat().st_size
     needs = {line.split()[0]: line.split(": ", 1)[1] for line in save.out.splitlines() if "names these" in line}
-    assert "'model.Tudui'" in needs["tudui_method1.pth"] and "'torch.nn.modules.conv.Conv2d'" in needs["tudui_method1.pth"]
+    assert all(c in needs["tudui_method1.pth"] for c in ("'model.Tudui'", "'torch.nn.modules.conv.Conv2d'"))
     assert needs["trap_tudui_method1.pth"] == "['__main__.Tudui', 'torch.nn.modules.conv.Conv2d']"
     assert "files/text_summary" in events(save.runs[-1]).tags("tensors") and not list(folder.glob("*.tmp"))
+    if saved_on != "cpu" and not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):  # what the course's torch.load does on a laptop
+            torch.load(folder / "tudui_method2.pth", weights_only=True)
 
-    load = run_lesson.process("p26_model_load", "--checkpoint-dir", str(folder))
+    load = run_lesson.process("p26_model_load", "--checkpoint-dir", str(folder), *device)
     assert load.code == 0, load.err
-    assert "the tensors were saved on cpu; map_location='cpu'" in load.out
+    assert f"the tensors were saved on {saved_on}; map_location='cpu' loads them onto cpu" in load.out
     assert REFUSED.format(folder / "tudui_method1.pth", "model.Tudui") in load.out  # the course's line, made safe
     assert "safe_globals([Tudui, Sequential, Conv2d, MaxPool2d, Flatten, Linear]): loaded a Tudui" in load.out
     assert load.lines("method 1 and method 2 give identical outputs: ") == [
@@ -49,11 +58,8 @@ def test_save_then_load_as_a_learner_runs_them(run_lesson, tmp_path):
 
     torch.manual_seed(0)  # the save script's --seed 0: the same random weights
     original, x = Tudui().eval(), torch.rand(3, 3, 32, 32)
-    method2 = Tudui().eval()
-    method2.load_state_dict(torch.load(folder / "tudui_method2.pth", weights_only=True))
     with torch.no_grad():
-        assert torch.equal(method2(x), original(x))
-        for name in ("tudui_method1.pth", "tudui_checkpoint.pth"):
+        for name in ("tudui_method1.pth", "tudui_method2.pth", "tudui_checkpoint.pth"):
             assert torch.equal(checkpoint.load_tudui(folder / name)[0](x), original(x))
 
     # what the lesson says the video showed, checked on our own file (safe to unpickle: we just made it): the course's
@@ -65,34 +71,20 @@ def test_save_then_load_as_a_learner_runs_them(run_lesson, tmp_path):
         runpy.run_path(str(course), run_name="__main__")
 
 
-def test_a_file_saved_on_a_gpu_loads_with_map_location(run_lesson, tmp_path):
-    """Saved 'on a GPU' (every tensor tagged cuda:0, as torch.save does there), loaded on this CPU."""
-    (tmp_path / "gpu").mkdir()
-    (tmp_path / "gpu" / "sitecustomize.py").write_text(  # in the saving process only, before the lesson starts
-        "import torch\ntorch.serialization.register_package(0, lambda s: 'cuda:0' if s.device.type == 'cpu' else None, "
-        "lambda s, location: None)\n")
+def test_an_empty_folder_says_what_to_run_and_a_busy_one_is_refused(run_lesson, tmp_path):
     folder = tmp_path / "p26"
-    env = {"PYTHONPATH": f"{tmp_path / 'gpu'}{os.pathsep}{CHILD_ENV['PYTHONPATH']}"}
-    assert run_lesson.process("p26_model_save", "--checkpoint-dir", str(folder), env=env).code == 0
-    if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA"):  # what the course's torch.load does on a laptop
-            torch.load(folder / "tudui_method2.pth", weights_only=True)
-    load = run_lesson.process("p26_model_load", "--checkpoint-dir", str(folder), "--device", "cpu")
-    assert load.code == 0, load.err
-    assert "the tensors were saved on cuda:0; map_location='cpu' loads them onto cpu" in load.out
-    assert "method 1 and method 2 give identical outputs: True" in load.out
-    assert "Tudui(\n  (conv1): Conv2d(3, 64" in load.out  # the trap, from the GPU too
-
-
-def test_save_refuses_a_second_run_into_the_same_folder(run_lesson, tmp_path):
-    folder = tmp_path / "p26"
+    with pytest.raises(LessonError, match=r"tudui_method1\.pth does not exist: run python lessons/p26_model_save\.py "
+                                          r"--checkpoint-dir .* first"):
+        run_lesson("p26_model_load", "--checkpoint-dir", str(folder), dataset=None, quick=False)
     with locks.hold(folder, "checkpoint folder"), pytest.raises(LessonError, match=r"p26 is in use by another run "
                                                                                    r"\(process \d+\)"):
         run_lesson("p26_model_save", "--checkpoint-dir", str(folder), dataset=None, quick=False)
     assert not list(folder.glob("*.pth"))
 
 
-def test_load_shows_the_course_lines_and_does_not_import_the_save_script():
+def test_load_shows_the_course_lines_and_every_torch_load_says_weights_only_true():
+    """P26's load has the course's lines, made safe, and does not import the save script. Written out,
+    weights_only=True holds whatever the environment says; the default does not."""
     source = (REPO / "lessons" / "p26_model_load.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
@@ -100,20 +92,16 @@ def test_load_shows_the_course_lines_and_does_not_import_the_save_script():
     assert "p26_model_save" not in imported and "model" in imported
     assert "model = torch.load(method1, map_location=device, weights_only=True)" in source  # 方式1, made safe
     assert "vgg16.load_state_dict(torch.load(method2, map_location=device, weights_only=True))" in source  # 方式2
-
-
-def test_missing_files_say_what_to_run(run_lesson, tmp_path):
-    with pytest.raises(LessonError, match=r"tudui_method1\.pth does not exist: run python lessons/p26_model_save\.py "
-                                          r"--checkpoint-dir .* first"):
-        run_lesson("p26_model_load", "--checkpoint-dir", str(tmp_path / "empty"), dataset=None, quick=False)
-
-
-class Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return open, (self.marker, "w")  # unpickling it would create a file
+    mine = {Path(f"lessons/{name}.py") for name in ("p26_model_save", "p26_model_load", "p32_test", "kit/checkpoint",
+                                                   "kit/photos")}
+    project = [p.relative_to(REPO) for d in ("lessons", "benchmarks", "tools") for p in (REPO / d).rglob("*.py")]
+    assert mine <= set(project)
+    calls = [(file, node) for file in project for node in ast.walk(ast.parse((REPO / file).read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load"]
+    assert len(calls) >= 6  # P26's course lines and checkpoint.load
+    for name, call in calls:
+        assert {k.arg: ast.unparse(k.value) for k in call.keywords}.get("weights_only") == "True", \
+            f"{name}:{call.lineno}: {ast.unparse(call)}"
 
 
 def test_bad_files_are_one_clear_line_whatever_the_environment(run_lesson, tmp_path, monkeypatch):
@@ -171,17 +159,3 @@ def test_checkpoint_flag_reads_any_tudui_file(run_lesson, tmp_path, make, messag
     else:
         out = run_lesson("p26_model_load", "--checkpoint", str(path), dataset=None, quick=False).out
         assert f"{path}: a Tudui with 10 classes (airplane, automobile," in out and "output (1, 10)" in out
-
-
-def test_every_torch_load_says_weights_only_true():
-    """Written out, weights_only=True holds whatever the environment says; the default does not."""
-    mine = {Path(f"lessons/{name}.py") for name in ("p26_model_save", "p26_model_load", "p32_test", "kit/checkpoint",
-                                                   "kit/photos")}
-    project = [p.relative_to(REPO) for folder in ("lessons", "benchmarks", "tools") for p in (REPO / folder).rglob("*.py")]
-    assert mine <= set(project)
-    calls = [(name, node) for name in project for node in ast.walk(ast.parse((REPO / name).read_text(encoding="utf-8")))
-             if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load"]
-    assert len(calls) >= 6  # P26's course lines and checkpoint.load
-    for name, call in calls:
-        assert {k.arg: ast.unparse(k.value) for k in call.keywords}.get("weights_only") == "True", \
-            f"{name}:{call.lineno}: {ast.unparse(call)}"

@@ -5,24 +5,19 @@ import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 
 import pytest
 import torch
-import torchvision
 from PIL import Image
 
 from conftest import CHILD_ENV, REPO, events, one_line_error
-from kit import checkpoint, console, flags, photos
+from kit import checkpoint, console, flags, photos, synthetic
 from kit.datasets import CIFAR10_CLASSES
 from kit.errors import LessonError
-from kit import synthetic
-from kit.synthetic import SyntheticCIFAR10
 from model import Tudui
+from test_p07_read_data import png_header
 
-RED, BLUE = (255, 0, 0), (0, 0, 255)
-TRANSFORM = torchvision.transforms.Compose([torchvision.transforms.Resize((32, 32)),  # the course's, as in P32
-                                            torchvision.transforms.ToTensor()])
+RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +30,14 @@ def ckpt(tmp_path_factory):
 def predict(run_lesson, *args):
     """P32 in this process -> (the result, {file name: predicted class} from the printed table)."""
     r = run_lesson("p32_test", *map(str, args), dataset=None, quick=False)
-    rows = {}
-    for line in r.out.splitlines():
-        cells = re.split(r"\s{2,}", line.strip())
-        if len(cells) == 3 and re.fullmatch(r"(.+? \d+\.\d%(, )?){1,3}", cells[2]):  # a row of the table
-            rows[os.path.basename(cells[0])] = cells[1]
-    return r, rows
+    cells = [re.split(r"\s{2,}", line.strip()) for line in r.out.splitlines()]
+    return r, {os.path.basename(c[0]): c[1] for c in cells  # the rows of the table
+               if len(c) == 3 and re.fullmatch(r"(.+? \d+\.\d%(, )?){1,3}", c[2])}
 
 
 def red_png(folder, name="red.png"):
     Image.new("RGB", (32, 32), RED).save(folder / name)
     return folder / name
-
-
-def rgb_at(path, x, y):
-    """The pixel the model sees at (x, y) of the 32x32 input, as 0..255 integers."""
-    return tuple(round(v * 255) for v in TRANSFORM(photos.open_image(path))[:, y, x].tolist())
-
-
-def half_and_half(size, left, right):  # left half `left`, right half `right`
-    image = Image.new("RGB", size, left)
-    image.paste(right, (size[0] // 2, 0, size[0], size[1]))
-    return image
 
 
 def make_image_zoo(folder):
@@ -79,14 +60,14 @@ def make_image_zoo(folder):
     frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
     exif = Image.Exif()  # a phone photo stored sideways, EXIF Orientation 6 ("rotate 90° clockwise to show it")
     exif[0x0112] = 6
-    half_and_half((64, 32), RED, BLUE).save(folder / "phone.jpg", exif=exif, quality=95)
+    red_blue = Image.frombytes("RGB", (2, 1), bytes(RED + BLUE))  # resized: the left half red, the right half blue
+    red_blue.resize((64, 32), Image.NEAREST).save(folder / "phone.jpg", exif=exif, quality=95)
     Image.new("RGB", (1, 1), (0, 200, 0)).save(folder / "tiny.png")
-    half_and_half((3000, 2000), RED, BLUE).save(folder / "huge.jpg", quality=90)  # 6 megapixels
+    red_blue.resize((3000, 2000), Image.NEAREST).save(folder / "huge.jpg", quality=90)  # 6 megapixels
     Image.new("RGB", (32, 32), BLUE).save(folder / "photo.WEBP")  # upper-case extension
-    white = (255, 255, 255)
-    return {"rgba.png": [(16, 4, RED), (16, 28, white)],  # transparent -> white, not black
-            "palette.png": [(16, 4, BLUE), (16, 28, white)], "gray.png": [(16, 16, (100, 100, 100))],
-            "gray_alpha.png": [(16, 16, (200, 200, 200))], "bitmap.bmp": [(16, 16, white)],
+    return {"rgba.png": [(16, 4, RED), (16, 28, WHITE)],  # transparent -> white, not black
+            "palette.png": [(16, 4, BLUE), (16, 28, WHITE)], "gray.png": [(16, 16, (100, 100, 100))],
+            "gray_alpha.png": [(16, 16, (200, 200, 200))], "bitmap.bmp": [(16, 16, WHITE)],
             "cmyk.jpg": [(16, 16, RED)], "sixteen_bit.png": [(4, 16, (39, 39, 39)), (28, 16, (233, 233, 233))],
             "animated.gif": [(16, 16, RED)],  # the first frame
             "phone.jpg": [(16, 4, RED), (16, 28, BLUE)],  # upright: red on top, blue below
@@ -99,8 +80,9 @@ def test_every_kind_of_image_is_seen_as_a_viewer_shows_it_and_predicted(run_less
     modes = {name: Image.open(tmp_path / "zoo" / name).mode for name in expect}
     assert modes["sixteen_bit.png"] == "I;16" and modes["cmyk.jpg"] == "CMYK" and modes["palette.png"] == "P"
     for name, points in expect.items():
+        seen = photos.open_image(tmp_path / "zoo" / name).resize((32, 32), Image.BILINEAR)  # P32's Resize((32, 32))
         for x, y, rgb in points:
-            got = rgb_at(tmp_path / "zoo" / name, x, y)
+            got = seen.getpixel((x, y))
             assert all(abs(u - v) <= 12 for u, v in zip(got, rgb)), f"{name} at ({x}, {y}): {got}, expected {rgb}"
     (tmp_path / "zoo" / "notes.txt").write_text("not an image, and not named like one: skipped")
     r, rows = predict(run_lesson, tmp_path / "zoo", "--checkpoint", ckpt, "--batch-size", "5")
@@ -113,16 +95,6 @@ def test_every_kind_of_image_is_seen_as_a_viewer_shows_it_and_predicted(run_less
     assert len(cards) == len(expect) and any(f"tiny.png: {rows['tiny.png']}" in t for t in cards)
     assert "tiny.png" in board.texts("predictions/text_summary")[0][1]
     assert not r.runs[-1].name.endswith("-synthetic")
-
-
-def png_header_only(path, width, height):
-    """A 100-byte PNG claiming width x height pixels: a decompression bomb's header, cheap to make."""
-    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
-                                + struct.pack(">I", zlib.crc32(kind + data)))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
-    return path
 
 
 def truncated_jpeg(path):
@@ -139,7 +111,7 @@ BAD_IMAGES = {
     "truncated.jpg": (truncated_jpeg, "truncated.jpg: truncated or corrupt (image file is truncated"),
     "photo.heic": (lambda p: p.write_bytes(b"\0\0\0\x18ftypheic" + bytes(100)) and p, "need the pillow-heif plugin"),
     "drawing.svg": (lambda p: p.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>") and p, "SVG is a vector"),
-    "bomb.png": (lambda p: png_header_only(p, 20_000, 20_000), "400,000,000 pixels is over Pillow's limit of 89,"),
+    "bomb.png": (lambda p: png_header(p, 20_000, 20_000), "400,000,000 pixels is over Pillow's limit of 89,"),
 }
 
 
@@ -164,41 +136,31 @@ def test_pillows_bomb_warning_zone_and_nothing_left_are_refused(tmp_path, capsys
     assert capsys.readouterr().out.count("refused ") == 2
 
 
-def test_bad_files_among_good_ones_do_not_stop_the_others(run_lesson, tmp_path, ckpt):
+def test_bad_files_among_good_ones_do_not_stop_the_others_and_alone_are_one_line(run_lesson, tmp_path, ckpt):
     folder = tmp_path / "mixed"
     folder.mkdir()
     red_png(folder, "a_good.png")
-    (folder / "b_text.png").write_text("not a png")
-    truncated_jpeg(folder / "c_truncated.jpg")
-    png_header_only(folder / "d_bomb.png", 20_000, 20_000)
     Image.new("L", (50, 20), 30).save(folder / "e_good.jpg")
-    r, rows = predict(run_lesson, folder, tmp_path / "nowhere", folder / "a_good.png", "--checkpoint", ckpt)
+    for name in ("text.png", "truncated.jpg", "bomb.png"):
+        BAD_IMAGES[name][0](folder / name)
+    r, rows = predict(run_lesson, folder, tmp_path / "missing.jpg", folder / "a_good.png", "--checkpoint", ckpt)
     assert set(rows) == {"a_good.png", "e_good.jpg"}  # a_good.png named twice: predicted once
     refused = r.lines("refused ")
     assert len(refused) == 4 and re.search(r"^2 image\(s\) predicted .*; 4 input\(s\) refused", r.out, re.M)
-    for fragment in ("nowhere: no such file", "b_text.png: not an image", "c_truncated.jpg: truncated",
-                     "d_bomb.png: 400,000,000 pixels"):
-        assert any(fragment in line for line in refused), fragment
+    for name in ("missing.jpg", "text.png", "truncated.jpg", "bomb.png"):
+        assert any(BAD_IMAGES[name][1] in line for line in refused), name
     assert len([t for t in events(r.runs[-1]).tags("images") if t.startswith("input/")]) == 2
-
-
-def test_command_line_error_is_one_line_and_non_zero(run_lesson, tmp_path, ckpt):
     result = run_lesson.process("p32_test", "no_such.jpg", "--checkpoint", str(ckpt), cwd=tmp_path)
     assert one_line_error(result) == "error: no_such.jpg: no such file or folder"
 
 
 GPU_SAVE = """
-import sys
-import torch
-from torch import nn
+import sys, torch
 import model  # `from model import *` in the course's train.py: pickled as model.Tudui
-
 class Tudui(model.Tudui):  # the course's Tudui defined in the training script itself: pickled as __main__.Tudui
     pass
-
-class Net(nn.Linear):  # another architecture, pickled whole
+class Net(torch.nn.Linear):  # another architecture, pickled whole
     pass
-
 # no GPU here: tag every storage as CUDA, as torch.save(tudui) after tudui.cuda() on a GPU machine does
 torch.serialization.register_package(0, lambda s: "cuda:0" if s.device.type == "cpu" else None, lambda s, loc: None)
 torch.save(Tudui(), sys.argv[1] + "/tudui_29_gpu.pth")
@@ -249,11 +211,10 @@ def test_wrong_checkpoints_are_one_clear_line_each(run_lesson, tmp_path, course_
     diverged = Tudui().state_dict()
     diverged["model.8.bias"][2] = float("nan")
     checkpoint.atomic_save({"model": diverged, "classes": CIFAR10_CLASSES}, tmp_path / "diverged.pth")
-    hooked = Tudui()
+    hooked, broken = Tudui(), Tudui()
     hooked._state_dict_hooks[0] = torch.nn.Conv2d(1, 1, 1)  # allow-listed, so weights_only reads it
-    torch.save(hooked, tmp_path / "hooked.pth")
-    broken = Tudui()
     broken.model.__dict__["_modules"] = torch.ones(3)  # breaks state_dict() with an AttributeError
+    torch.save(hooked, tmp_path / "hooked.pth")
     torch.save(broken, tmp_path / "broken.pth")
     expected = {
         "other_arch.pth": "does not hold a Tudui: missing model.0.weight",
@@ -296,46 +257,41 @@ def test_checkpoint_is_a_file_or_the_newest_best_pth_of_a_folder(run_lesson, tmp
 
 def test_model_trained_by_p27_beats_chance_on_its_own_test_images(run_lesson, tmp_path):
     run_lesson("p27_train", "--checkpoint-dir", str(tmp_path / "ckpt"))
-    test_set = SyntheticCIFAR10(200, seed=1)  # the test split's seed: images the model did not train on
+    test_set = synthetic.SyntheticCIFAR10(200, seed=1)  # the test split's seed: images the model did not train on
     folder = tmp_path / "synthetic"
     folder.mkdir()
     for i in range(len(test_set)):
         Image.fromarray(test_set.data[i]).save(folder / f"{i:03d}_{test_set.targets[i]}.png")  # (32, 32, 3) uint8
     r, rows = predict(run_lesson, folder, "--checkpoint", tmp_path / "ckpt" / "best.pth")
     assert r.lines("10 classes: ") == [f"10 classes: {', '.join(synthetic.NAMES)}"]
-    warning = [line for line in r.out.splitlines() if "synthetic shapes" in line]
-    assert len(warning) == 1 and warning[0].startswith("warning: ") and "cannot classify photos" in warning[0]
-    assert "put CIFAR-10 in data/ and run `python lessons/p27_train.py`" in warning[0]
-    assert "--dataset folder --data-root DIR" in warning[0]
+    [warning] = [line for line in r.out.splitlines() if "synthetic shapes" in line]
+    assert warning.startswith("warning: ") and all(words in warning for words in (
+        "cannot classify photos", "put CIFAR-10 in data/ and run `python lessons/p27_train.py`",
+        "--dataset folder --data-root DIR"))
     assert r.runs[-1].name.endswith("-synthetic") and len(rows) == 200  # and its TensorBoard run says so
     correct = sum(rows[f] == synthetic.NAMES[int(f[4:-4])] for f in rows)
     assert correct / len(rows) > 0.2, f"{correct}/200 right; chance is 10%"
 
 
-def test_the_course_steps_are_printed_first_on_the_first_image(run_lesson, tmp_path, ckpt):
-    Image.new("RGBA", (40, 20), (255, 0, 0, 128)).save(tmp_path / "a.png")
-    Image.new("RGB", (32, 32), BLUE).save(tmp_path / "b.png")
-    r, rows = predict(run_lesson, tmp_path / "a.png", tmp_path / "b.png", "--checkpoint", ckpt)
+def test_the_course_steps_are_printed_first_on_the_first_image_then_a_table_aligned_on_screen(run_lesson, tmp_path):
+    names = ["飞机", "汽车", "鸟", "猫", "鹿", "狗", "青蛙", "马", "船", "卡车"]  # CIFAR-10 in Chinese
+    ckpt = checkpoint.save(tmp_path / "zh.pth", Tudui(), classes=names)
+    folder = tmp_path / "照片"
+    folder.mkdir()
+    Image.new("RGBA", (40, 20), (255, 0, 0, 128)).save(folder / "a.png")
+    for i, name in enumerate(["小猫咪.png", "dog_狗.jpg"]):
+        Image.new("RGB", (32, 32), (40 * i, 100, 200)).save(folder / name)
+    r, rows = predict(run_lesson, folder, "--checkpoint", ckpt)
     steps = r.out[:r.out.index("\nfile ")].splitlines()
-    assert steps[0] == f"the course's test.py, step by step, on {tmp_path / 'a.png'}:"  # no blank line first
+    assert steps[0] == f"the course's test.py, step by step, on {folder / 'a.png'}:"  # no blank line first
     assert re.fullmatch(r"<PIL\.PngImagePlugin\.PngImageFile image mode=RGBA size=40x20 at 0x[0-9A-Fa-f]+>", steps[1])
     assert steps[2] == "torch.Size([3, 32, 32])" and steps.count("torch.Size([1, 3, 32, 32])") == 1
     output = " ".join(steps[steps.index("torch.Size([1, 3, 32, 32])") + 1:-2])  # print(output): 10 numbers
     assert len(re.findall(r"-?\d+\.\d+(?:e[-+]\d+)?", output)) == 10 and output.startswith("tensor([[")
     index = int(re.fullmatch(r"tensor\(\[(\d)\]\)", steps[-2]).group(1))  # print(output.argmax(1))
-    assert steps[-1] == f"output.argmax(1) is class {index}: {CIFAR10_CLASSES[index]}"
-    assert rows["a.png"] == CIFAR10_CLASSES[index]  # the same answer as in the table
+    assert steps[-1] == f"output.argmax(1) is class {index}: {names[index]}"
+    assert rows["a.png"] == names[index]  # the same answer as in the table
     assert len(sys.modules["p32_test"].__doc__.strip().splitlines()) <= 15
-
-
-def test_the_table_aligns_wide_characters(run_lesson, tmp_path):
-    names = ["飞机", "汽车", "鸟", "猫", "鹿", "狗", "青蛙", "马", "船", "卡车"]  # CIFAR-10 in Chinese
-    ckpt = checkpoint.save(tmp_path / "zh.pth", Tudui(), classes=names)
-    folder = tmp_path / "照片"
-    folder.mkdir()
-    for i, name in enumerate(["小猫咪.png", "a.png", "dog_狗.jpg"]):
-        Image.new("RGB", (32, 32), (40 * i, 100, 200)).save(folder / name)
-    r, rows = predict(run_lesson, folder, "--checkpoint", ckpt)
     assert set(rows) == {"小猫咪.png", "a.png", "dog_狗.jpg"} and set(rows.values()) <= set(names)
     table = r.out[r.out.index("\nfile ") + 1:].splitlines()[:4]
     columns = lambda line, text: console.width(line[:line.index(text)])  # noqa: E731  on screen, not in characters
@@ -344,10 +300,9 @@ def test_the_table_aligns_wide_characters(run_lesson, tmp_path):
     assert console.width("小猫咪.png") == 10 and console.width("e\u0301") == 1  # an accent takes no column
 
 
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="these file systems store names as text, not bytes")
 def test_a_file_name_that_is_not_utf8_is_predicted_and_shown_with_replacement_characters(run_lesson, ckpt, tmp_path):
-    """A photo from an old Windows zip or a camera: Latin-1 bytes in its name (issue: UnicodeEncodeError in TensorBoard)."""
-    if sys.platform in ("win32", "darwin"):
-        pytest.skip("these file systems store names as text, not bytes")
+    """Latin-1 bytes in a photo's name, from an old Windows zip or camera (was a UnicodeEncodeError in TensorBoard)."""
     photo = red_png(tmp_path, os.fsdecode(b"caf\xe9_\xff.png"))
     r, rows = predict(run_lesson, photo, "--checkpoint", ckpt)
     assert list(rows) == ["caf\ufffd_\ufffd.png"] and len(events(r.runs[-1]).tags("images")) >= 1

@@ -6,7 +6,6 @@ import re
 import shlex
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -34,9 +33,7 @@ def named_folder(out):  # the folder in the tour's last line, `TensorBoard: tens
     return Path(re.match(r'TensorBoard: tensorboard --logdir "(.+?)" ', out.rstrip().splitlines()[-1])[1])
 
 
-# ---------------------------------------------------------------- the list and the catalog
-
-def test_list_shows_every_lesson_from_the_repo_and_from_another_folder_without_torch(tmp_path):
+def test_list_shows_every_lesson_from_anywhere_without_torch_and_run_passes_a_real_lesson_its_flags(tmp_path):
     out = lessons_cli("-m", "lessons").stdout
     for lesson in LESSONS:
         assert re.search(rf"^{lesson.p} +{re.escape(lesson.heading)} +{re.escape(lesson.title)}\n"
@@ -45,6 +42,8 @@ def test_list_shows_every_lesson_from_the_repo_and_from_another_folder_without_t
     proc = lessons_cli("-X", "importtime", str(REPO / "lessons"), "list", "--lang", "en", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == out
     assert not re.search(r"\| +torch$", proc.stderr, flags=re.M)  # the list and the tour start at once
+    proc = lessons_cli("-m", "lessons", "run", "16", "--", "--logdir", str(tmp_path / "logs"))
+    assert proc.returncode == 0 and len(list((tmp_path / "logs" / "p16_nn_module").iterdir())) == 1, proc.stderr
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.script)
@@ -68,11 +67,8 @@ def test_no_module_is_loaded_under_two_names_and_the_tour_knows_the_fallback_wor
     assert "cli.tour" in sys.modules and not any(n.startswith("lessons.kit") for n in sys.modules)
 
 
-# ---------------------------------------------------------------- fake lessons: failures, order, flags, run
-
 FAKE = '''import json, os, sys, time
 from pathlib import Path
-
 argv = sys.argv[1:]
 def flag(name):
     return argv[argv.index(name) + 1] if name in argv else None
@@ -90,12 +86,11 @@ class Fakes:
 
     def __call__(self, bodies, flags=None):
         for script, body in bodies.items():
-            (self.dir / script).write_text(FAKE + textwrap.dedent(body), encoding="utf-8")
+            (self.dir / script).write_text(FAKE + body, encoding="utf-8")
         return [Lesson(f"P{int(s[1:3])}", "标题", f"Fake {s}", s, "nothing", (flags or {}).get(s, ())) for s in bodies]
 
-    def tour(self, rows, *argv):
-        logdir = [] if "--logdir" in argv else ["--logdir", str(self.dir / "logs")]
-        return cli.main(["tour", *logdir, *argv], lessons=rows, lessons_dir=self.dir)
+    def tour(self, rows, *argv):  # a --logdir in argv comes later: it wins
+        return cli.main(["tour", "--logdir", str(self.dir / "logs"), *argv], lessons=rows, lessons_dir=self.dir)
 
     def run(self, rows, *argv):
         return cli.main(["run", *argv], lessons=rows, lessons_dir=self.dir)
@@ -171,24 +166,14 @@ def test_a_lesson_that_needs_another_waits_for_it(fakes, capsys):
 def test_run_by_number_or_name_stops_at_the_first_failure_and_passes_the_lessons_flags(fakes, capfd):
     rows = fakes({"p23_nn_loss.py": "print('loss'); sys.exit(int(flag('--code') or 0))",
                   "p23_nn_loss_network.py": "print('network')", "p24_x.py": "pass"})
-    assert fakes.run(rows, "23", "--", "--epochs", "3") == 0
-    assert fakes.run(rows, "p23_nn_loss_network.py") == 0
-    assert fakes.run(rows, "P23", "--code", "3") == 3
-    assert fakes.run(rows, "28") == 2
+    argvs = [["23", "--", "--epochs", "3"], ["p23_nn_loss_network.py"], ["P23", "--code", "3"], ["28"]]
+    assert [fakes.run(rows, *argv) for argv in argvs] == [0, 0, 3, 2]
     assert [(name, argv) for name, argv, _ in fakes.ran()] == [
         ("p23_nn_loss.py", ["--epochs", "3"]), ("p23_nn_loss_network.py", ["--epochs", "3"]),
         ("p23_nn_loss_network.py", []), ("p23_nn_loss.py", ["--code", "3"])]
     out, err = capfd.readouterr()
     assert out.index("loss") < out.index("network") and "error: no lesson '28'" in err
 
-
-def test_run_a_real_lesson_with_its_own_flags(tmp_path):
-    proc = lessons_cli("-m", "lessons", "run", "16", "--", "--logdir", str(tmp_path / "logs"))
-    assert proc.returncode == 0, proc.stderr
-    assert len(list((tmp_path / "logs" / "p16_nn_module").iterdir())) == 1
-
-
-# ---------------------------------------------------------------- what the tour says: at once, data, TensorBoard
 
 def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(fakes, monkeypatch, capsys):
     rows = fakes({"p90_data.py": "print('warning: CIFAR-10 is not in data and could not be downloaded (offline); "
@@ -211,21 +196,17 @@ def test_the_tour_shows_progress_at_once_says_which_data_and_an_absolute_logdir(
 @pytest.mark.parametrize("argv, message", [
     (["tour", "--timeout", "-1"], "argument --timeout: must be more than 0 (and finite), got -1"),
     (["tour", "--jobs", "0"], "argument --jobs/-j: must be from 1 to 2147483648, got 0"),
-    (["tour", "-j", "two"], "argument --jobs/-j: 'two' is not a whole number"),
-])
+    (["tour", "-j", "two"], "argument --jobs/-j: 'two' is not a whole number")])
 def test_tour_flags_out_of_range_are_one_argparse_line(capsys, argv, message):
     with pytest.raises(SystemExit) as e:
         cli.main(argv)
     assert e.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == f"python -m lessons tour: error: {message}"
 
 
-# ---------------------------------------------------------------- the real quick tour
-
 def test_quick_tour_runs_every_lesson_ok_with_one_run_each_in_the_folder_it_names(tour):  # noqa: F811
     assert statuses(tour.output) == [(x.p, x.script, "ok") for x in LESSONS], tour.output
     assert tour.returncode == 0 and f"\n{len(LESSONS)} of {len(LESSONS)} lessons ok in " in tour.output
     assert named_folder(tour.output) == tour.logdir.resolve() and tour.logdir.parent.name == "tour"
-    for lesson in LESSONS:
-        runs = [p for p in (tour.logdir / Path(lesson.script).stem).glob("*") if p.is_dir()]
-        assert len(runs) == 1, f"{lesson.script}: {runs}"
+    runs = {x.script: [p for p in (tour.logdir / Path(x.script).stem).glob("*") if p.is_dir()] for x in LESSONS}
+    assert {script: len(found) for script, found in runs.items()} == dict.fromkeys(runs, 1), runs
     assert len({p.parent for p in tour.logdir.rglob("events.out.tfevents.*")}) <= 40  # TensorBoard ticks none past 40
