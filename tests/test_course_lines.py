@@ -1,6 +1,6 @@
 """Every lesson that copies the course keeps the course's lines, in the course's order.
 
-tests/course/<lesson>.txt lists, once, the course's code lines that lessons/<lesson>.py keeps: one line
+docs/course-lines/<lesson>.txt lists, once, the course's code lines that lessons/<lesson>.py keeps: one line
 each, as the lesson writes it (spaces at either end do not count), step headers (`# 准备数据集`) too.
 Its first line names the course file: `@course src/nn_maxpool.py`. A later edit that loses, renames or
 reorders one of them fails here, naming it.
@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO
 
-LISTS = sorted((REPO / "tests" / "course").glob("*.txt"))
+LISTS = sorted((REPO / "docs" / "course-lines").glob("*.txt"))
 
 
 def course_lines(path):
@@ -20,7 +20,8 @@ def course_lines(path):
 
 @pytest.mark.parametrize("listing", LISTS, ids=[p.stem for p in LISTS])
 def test_lesson_keeps_the_course_lines_in_order(listing):
-    lesson = [line.strip() for line in (REPO / "lessons" / f"{listing.stem}.py").read_text(encoding="utf-8").splitlines()]
+    lesson = (REPO / "lessons" / f"{listing.stem}.py").read_text(encoding="utf-8").splitlines()
+    lesson = [line.strip() for line in lesson]
     at = 0
     for wanted in course_lines(listing):
         try:
