@@ -105,6 +105,10 @@ def test_a_full_disk_on_a_cp1252_console_is_one_line_with_question_marks(tmp_pat
 @pytest.mark.parametrize("end, code, err", [
     (errors.LessonError("no such file"), "error: no such file", ""),  # sys.exit(text): Python prints it, exit 1
     (console.Interrupted(signal.SIGTERM, detail="epoch 2 is saved"), 143, "interrupted (SIGTERM): epoch 2 is saved"),
+    (MemoryError(), "error: not enough memory for this run (MemoryError): try a smaller --batch-size", ""),
+    (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+     "error: not enough memory for this run (CUDA out of memory. Tried to allocate 2.00 GiB): try a smaller "
+     "--batch-size", ""),
     (SimpleNamespace(), None, ""), (3, 3, "")])  # what main() returns: an exit status, or nothing
 def test_run_in_this_process(capsys, end, code, err):
     def main():
