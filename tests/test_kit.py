@@ -31,6 +31,8 @@ from kit.errors import LessonError
 def main():
     if sys.argv[1] == "error":
         raise LessonError("no such file")
+    if sys.argv[1] == "memory":  # a --batch-size too big for this machine
+        bytearray(2**62)
     print("ready", flush=True)
     sys.stdin.readline() if sys.argv[1] == "pipe" else time.sleep(60)  # pipe: the reader is gone when it returns
     print("x\\n" * int(sys.argv[2]), end="")
@@ -68,15 +70,18 @@ def python(script, *argv, until=None, sigs=(), leave=False, env=CHILD_ENV, **kw)
 
 
 @POSIX
-@pytest.mark.parametrize("script, until, sigs, kw, code, line", [
-    (TINY, None, [], {}, 1, "error: no such file"), (TINY, b"ready\n", [signal.SIGINT], {}, 130, "interrupted"),
-    (TINY, b"ready\n", [signal.SIGTERM], {}, 143, "interrupted (SIGTERM)"),
-    (TINY, b"ready\n", [signal.SIGHUP], {}, 129, "interrupted (SIGHUP)"),
-    (TINY, b"ready\n", [signal.SIGHUP, signal.SIGTERM], HUP_IGNORED, 143, "interrupted (SIGTERM)"),
-    (LESSON, b"importing torch\n", [signal.SIGINT], {}, 130, "interrupted")])  # torch takes seconds to load
-def test_an_error_or_a_stop_signal_is_one_line_and_its_exit_code(script, until, sigs, kw, code, line):
+@pytest.mark.parametrize("script, arg, until, sigs, kw, code, line", [
+    (TINY, "error", None, [], {}, 1, "error: no such file"),
+    (TINY, "memory", None, [], {}, 1, "error: not enough memory for this run (MemoryError): try a smaller "
+                                      "--batch-size"),
+    (TINY, "wait", b"ready\n", [signal.SIGINT], {}, 130, "interrupted"),
+    (TINY, "wait", b"ready\n", [signal.SIGTERM], {}, 143, "interrupted (SIGTERM)"),
+    (TINY, "wait", b"ready\n", [signal.SIGHUP], {}, 129, "interrupted (SIGHUP)"),
+    (TINY, "wait", b"ready\n", [signal.SIGHUP, signal.SIGTERM], HUP_IGNORED, 143, "interrupted (SIGTERM)"),
+    (LESSON, "wait", b"importing torch\n", [signal.SIGINT], {}, 130, "interrupted")])  # torch takes seconds to load
+def test_an_error_or_a_stop_signal_is_one_line_and_its_exit_code(script, arg, until, sigs, kw, code, line):
     """Also: a signal ignored at the start stays ignored (the lesson goes on, here until a SIGTERM)."""
-    r = python(script, "wait" if sigs else "error", "0", until=until, sigs=sigs, **kw)
+    r = python(script, arg, "0", until=until, sigs=sigs, **kw)
     assert one_line_error(r, code=code) == line and r.out == b""
 
 

@@ -218,6 +218,11 @@ def test_resume_checks_the_whole_training_state_first(run_lesson, fruit):
         ckpt = torch.load(io.BytesIO(good), weights_only=True)
         change(ckpt)
         torch.save(ckpt, path)
+        if name == "epoch":  # as a learner meets it: a real process, exit 1
+            r = run_lesson.process("p27_train", "--checkpoint-dir", str(path.parent), *fruit, "--epochs", "2",
+                                   "--resume")
+            assert one_line_error(r).startswith(f"error: {path} {words}")
+            continue
         with pytest.raises(errors.LessonError) as e:
             train(run_lesson, *fruit, "--epochs", "2", "--resume")
         assert str(e.value).startswith(f"{path} {words}"), name
@@ -234,8 +239,9 @@ def test_image_folders_set_the_classes_and_no_run_loses_another_runs_weights(run
     with pytest.raises(errors.LessonError, match="no epoch_N.pth"):
         train(run_lesson, *fruit, "--resume")
     (root / "test").rename(root / "val")  # hymenoptera_data: train/ and val/
-    for seed in ("1", "2", "3"):  # three fresh runs into one folder: the earlier runs move to previous-<time>/
-        r = train(run_lesson, *fruit, "--epochs", "1", "--seed", seed)
+    for seed in ("1", "2"):  # three fresh runs into one folder (the last a real process): the earlier ones move
+        train(run_lesson, *fruit, "--epochs", "1", "--seed", seed)  # to previous-<time>/
+    r = run_lesson.process("p27_train", "--checkpoint-dir", str(ck), *fruit, "--epochs", "1", "--seed", "3")
     assert r.lines("test set: ") == [f"test set: {root / 'val'} (there is no test/ folder)"]
     assert (r.number("训练数据集的长度为"), r.number("测试数据集的长度为")) == (12, 6)
     tudui, classes = checkpoint.load_tudui(ck / "best.pth")
