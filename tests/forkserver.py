@@ -98,13 +98,10 @@ def reap(pid, conn):
 
 
 def receive(conn):
-    """A request: 8 digits giving the JSON's length, with the child's fds 0, 1 and 2 attached; then the JSON."""
-    head, fds, _flags, _addr = socket.recv_fds(conn, 8, 3)
-    while len(head) < 8:
-        head += conn.recv(8 - len(head))
-    body = b""
-    while len(body) < int(head):
-        body += conn.recv(int(head) - len(body))
+    """A request: its JSON, with the child's fds 0, 1 and 2 attached to the first byte, until the client's EOF."""
+    body, fds, _flags, _addr = socket.recv_fds(conn, 1, 3)
+    while chunk := conn.recv(65536):
+        body += chunk
     return json.loads(body), fds
 
 
@@ -173,8 +170,9 @@ class Forked:
                            "new_session": start_new_session}).encode()
         self.conn = socket.socket(socket.AF_UNIX)
         self.conn.connect(self.start_server())
-        socket.send_fds(self.conn, [b"%08d" % len(body)], fds)
-        self.conn.sendall(body)
+        socket.send_fds(self.conn, [body[:1]], fds)
+        self.conn.sendall(body[1:])
+        self.conn.shutdown(socket.SHUT_WR)
         for fd in set(theirs):
             os.close(fd)
         reply = self.conn.makefile()
