@@ -140,6 +140,10 @@ def test_every_run_gets_a_new_folder_even_in_the_same_second_and_racing(tmp_path
     assert sorted(Path(m).name for m in made) == ["20250101-120000-synthetic"] + sorted(
         f"20250101-120000-synthetic-{n}" for n in range(2, 9))
     assert all(Path(m).is_dir() and Path(m).parent == tmp_path / "pX" for m in made)
+    lesson = [sys.executable, str(REPO / "lessons" / "p16_nn_module.py"), "--logdir", str(tmp_path)]
+    runs = [popen(lesson, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV) for _ in range(4)]
+    assert [(r.communicate(timeout=120)[1], r.returncode) for r in runs] == [(b"", 0)] * 4
+    assert len(list((tmp_path / "p16_nn_module").iterdir())) == 4
     assert Path(board.run_dir("pX", SimpleNamespace(logdir=tmp_path, dataset="cifar10"))).name == "20250101-120000"
     board.tensorboard_hint(SimpleNamespace(log_dir=made[0]))
     assert capsys.readouterr().out.split('"')[1] == str(tmp_path / "pX")
