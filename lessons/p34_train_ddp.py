@@ -131,7 +131,7 @@ def main(argv=None):
                    help=_("SGD learning rate (default: 0.01, as the course)"))
     p.add_argument("--max-steps", type=flags.positive_int, default=None,
                    help=_("stop each epoch after this many global batches (smoke tests; default: the whole epoch)"))
-    p.add_argument("--nproc-per-node", type=NPROC,
+    p.add_argument("--nproc-per-node", type=NPROC, metavar="N",
                    help=_("start this many processes on this machine, as `torchrun --standalone --nproc-per-node N` "
                           "does (default: one process, or torchrun's)"))
     p.add_argument("--timeout", type=TIMEOUT, default=120,
