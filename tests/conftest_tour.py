@@ -45,10 +45,12 @@ def start():
     root = Path(tempfile.mkdtemp(prefix="tour-"))
     atexit.register(shutil.rmtree, root, True)
     output = open(root / "output.txt", "w+", encoding="utf-8", errors="replace")
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "forked_tour.py"), "tour", "--quick", "--dataset",
-                             "synthetic", "--device", "cpu", "--logdir", str(root / "logs"), "--checkpoint-dir",
-                             str(root / "checkpoints")], cwd=REPO, stdout=output, stderr=subprocess.STDOUT,
-                            env=dict(CHILD_ENV, FORKSERVER=Forked.start_server()))
+    forked = hasattr(os, "fork")  # Windows: a plain `python -m lessons tour`
+    tour = [str(REPO / "tests" / "forked_tour.py")] if forked else ["-m", "lessons"]
+    env = dict(CHILD_ENV, FORKSERVER=Forked.start_server()) if forked else CHILD_ENV
+    proc = subprocess.Popen([sys.executable, *tour, "tour", "--quick", "--dataset", "synthetic", "--device", "cpu",
+                             "--logdir", str(root / "logs"), "--checkpoint-dir", str(root / "checkpoints")],
+                            cwd=REPO, stdout=output, stderr=subprocess.STDOUT, env=env)
     atexit.register(proc.kill)
     _started.update(proc=proc, root=root, output=output, t0=time.perf_counter())
 

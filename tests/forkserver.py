@@ -137,7 +137,7 @@ def popen(args, **kw):
     fresh = {k for k in {*env, *CHILD_ENV} if env.get(k) != CHILD_ENV.get(k)
              and (re.match(r"PYTHON(?!IOENCODING|UNBUFFERED)|CUDA_|TORCH_|MKL_", k)
                   or re.match(r"LANG$|LC_", k) and env.get(k) and not re.search(r"utf-?8", env[k], re.I))}
-    if args[0] != sys.executable or args[1] == "-m" or fresh or set(kw) - Forked.TAKES:
+    if not hasattr(os, "fork") or args[0] != sys.executable or args[1] == "-m" or fresh or set(kw) - Forked.TAKES:
         return subprocess.Popen(args, **kw)
     return Forked(args, **kw)
 

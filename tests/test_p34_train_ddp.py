@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from unittest import mock
 from pathlib import Path
 
 import pytest
@@ -186,10 +187,8 @@ def test_the_launchers_line_names_the_cause(tmp_path, monkeypatch):
     assert launcher.cause({0: peer}) == "rank 0: another process ended"
     assert launcher.cause({1: failure(1, 3)}) == "rank 1 ended with exit code 3; its output above says why"
 
-    def interrupted(args):
-        raise SignalException("got SIGTERM", sigval=signal.SIGTERM)
-
-    monkeypatch.setattr("torch.distributed.run.run", interrupted)
+    sigterm = SignalException("got SIGTERM", sigval=signal.SIGTERM)  # Ctrl-C, SIGTERM, SIGHUP to the launcher
+    monkeypatch.setattr("torch.distributed.run.run", mock.Mock(side_effect=sigterm))
     with pytest.raises(KeyboardInterrupt) as e:
         launcher.run("p34_train_ddp.py", 2, [])
     assert (e.value.signum, e.value.detail) == (signal.SIGTERM, "every process has stopped")
