@@ -56,7 +56,7 @@ class Diverged(errors.LessonError):
 def setup(args):
     """(rank, world_size, device). Under torchrun: join the process group; alone: rank 0 of 1."""
     device = args.device  # flags.parse: auto picks CUDA, then Apple MPS, then the CPU
-    if "WORLD_SIZE" not in os.environ:  # plain `python lessons/p34_train_ddp.py` (without --nproc-per-node)
+    if not launcher.started_by_torchrun():  # plain `python lessons/p34_train_ddp.py` (without --nproc-per-node)
         return 0, 1, device
     # torchrun tells each process who it is in environment variables, and rank 0's address in MASTER_ADDR/PORT
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -148,9 +148,10 @@ def main(argv=None):
     except (errors.LessonError, RuntimeError) as e:
         if isinstance(e, Diverged) and rank != 0:
             sys.exit(1)  # the same line as rank 0's: not once per process
-        line, own = (str(e), True) if isinstance(e, errors.LessonError) else peer_trouble(e, rank, args) or (None, 0)
-        if line is None:  # not ours to explain (out of memory: console.run's line; a bug: its traceback)
+        trouble = (str(e), True) if isinstance(e, errors.LessonError) else peer_trouble(e, rank, args)
+        if trouble is None:  # not ours to explain (out of memory: console.run's line; a bug: its traceback)
             raise
+        line, own = trouble
         launcher.tell(line, own, kept(args))
         raise e if isinstance(e, errors.LessonError) else errors.LessonError(line) from None
     except KeyboardInterrupt as e:  # under torchrun, a SIGTERM comes from torchrun: another process ended

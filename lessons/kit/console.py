@@ -74,7 +74,8 @@ def install():
     sys.excepthook = _outside_main
     threading.excepthook = _quiet_tensorboard_thread
     # Python's last garbage collection, at exit, walks the millions of objects torch, torchvision and TensorBoard
-    # made at import: 1.3 s at the end of every lesson, for nothing (the lessons close their files and writers)
+    # made at import: about 0.5 s at the end of every lesson, for nothing (the lessons close their files and writers;
+    # measured in benchmarks/README.md)
     atexit.register(gc.freeze)
 
 

@@ -15,7 +15,8 @@ from kit.i18n import _
 
 
 def started_by_torchrun():
-    return "LOCAL_RANK" in os.environ  # torchrun sets it in every process it starts
+    """One of several processes: torchrun (or a learner by hand) set WORLD_SIZE, RANK and MASTER_ADDR/PORT."""
+    return "WORLD_SIZE" in os.environ
 
 
 def tell(line, own=True, kept=""):
